@@ -91,6 +91,14 @@ int	hypd_plugin_conf_load(const char *file, const cyaml_schema_value_t *schema,
 	    void **out, char **err);
 void	hypd_plugin_conf_free(const cyaml_schema_value_t *schema, void *conf);
 
+/**
+ * Find the value of a dotted key path ("log.level", "pools[1].name", ""
+ * for the document) in a YAML file; *line and *col are 1-based.  Returns
+ * 0, HYP_ENOENT when the path is absent, or another negative code.
+ */
+int	hypd_conf_locate(const char *file, const char *path, unsigned *line,
+	    unsigned *col);
+
 /** The libcyaml config used for every load/save/free (logs captured). */
 const cyaml_config_t *hypd_cyaml_config(void);
 
@@ -100,7 +108,6 @@ const cyaml_config_t *hypd_cyaml_config(void);
  * values of secret-looking keys (secret, password, token, key, *_secret,
  * *_password, *_token, *_key) shown as <redacted>.
  */
-struct hypd_loaded;
 int	hypd_config_print(FILE *fp, const struct hypd_core_conf *core,
 	    const char *const *names, const cyaml_schema_value_t *const *schemas,
 	    void *const *confs, size_t n);
@@ -111,7 +118,7 @@ int	hypd_config_print(FILE *fp, const struct hypd_core_conf *core,
 int	hypd_log_configure(const struct hypd_core_conf *c, char **err);
 /** Reopen the log file (SIGUSR1). */
 void	hypd_log_reopen(void);
-/** Set only the level (from -d / --log-level). */
+/** Set only the level (from -l / --log-level). */
 void	hypd_log_set_level(int level);
 /** Close the sink. */
 void	hypd_log_close(void);

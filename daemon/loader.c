@@ -19,6 +19,9 @@
 #define HYPD_DESC_MIN	(offsetof(struct hyp_plugin_desc, unload) + \
 	sizeof(((struct hyp_plugin_desc *)0)->unload))
 
+static int	refuse(char *, size_t, int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
 /* Refuse with a formatted reason. */
 static int
 refuse(char *why, size_t whylen, int code, const char *fmt, ...)

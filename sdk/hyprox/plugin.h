@@ -63,7 +63,7 @@ void		 hyp_log_session(hyp_plugin_t *p, const hyp_session_t *s,
 
 /** va_list form of hyp_log_session(); s may be NULL. */
 void		 hyp_vlog(hyp_plugin_t *p, const hyp_session_t *s, int level,
-		    const char *fmt, va_list ap);
+		    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /** Whether a line at this level would be written (skip costly formatting). */
 int		 hyp_log_enabled(int level);
