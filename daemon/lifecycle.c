@@ -46,6 +46,30 @@ entry_attach(hyp_plugin_t *p, const struct hypd_conf_entry *e)
 	return (0);
 }
 
+/*
+ * Log a conf_check() failure; when the message starts with "key.path: ",
+ * prefix the key's line and column in file.
+ */
+static void
+report_check(const char *file, const char *msg)
+{
+	char		key[128];
+	unsigned	line, col;
+	size_t		n;
+
+	n = strspn(msg, "abcdefghijklmnopqrstuvwxyz0123456789_.[]-");
+	if (n > 0 && n < sizeof key && msg[n] == ':') {
+		memcpy(key, msg, n);
+		key[n] = '\0';
+		if (hypd_conf_locate(file, key, &line, &col) == 0) {
+			hyp_log(NULL, HYP_LOG_ERR, "%s:%u:%u: %s", file, line,
+			    col, msg);
+			return;
+		}
+	}
+	hyp_log(NULL, HYP_LOG_ERR, "%s: %s", file, msg);
+}
+
 /* Load a configuration file against p's schema and run its conf_check. */
 static int
 conf_load_checked(hyp_plugin_t *p, const char *file, void **conf)
@@ -64,8 +88,8 @@ conf_load_checked(hyp_plugin_t *p, const char *file, void **conf)
 		buf[0] = '\0';
 		rc = p->d.conf_check(*conf, buf, sizeof buf);
 		if (rc != 0) {
-			hyp_log(NULL, HYP_LOG_ERR, "%s: %s", file,
-			    buf[0] != '\0' ? buf : hyp_strerror(rc));
+			report_check(file, buf[0] != '\0' ? buf :
+			    hyp_strerror(rc));
 			hypd_plugin_conf_free(p->d.conf_schema, *conf);
 			*conf = NULL;
 			return (rc < 0 ? rc : HYP_ECONFIG);
