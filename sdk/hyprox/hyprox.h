@@ -18,5 +18,7 @@
 #include <hyprox/metrics.h>
 #include <hyprox/secret.h>
 #include <hyprox/codec.h>
+#include <hyprox/connector.h>
+#include <hyprox/referral.h>
 
 #endif /* HYPROX_HYPROX_H */
