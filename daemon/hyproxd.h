@@ -163,6 +163,7 @@ struct hyp_plugin {
 	LIST_HEAD(, hyp_timer)	 timers;
 	LIST_HEAD(, hyp_watch)	 watches;
 	LIST_HEAD(, hypd_deferred) deferred;
+	struct event		*retire_ev;	/* removed on reload, draining */
 };
 TAILQ_HEAD(hypd_plugin_list, hyp_plugin);
 

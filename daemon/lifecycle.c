@@ -8,9 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "lifecycle.h"
 
 static void	(*drain_cb)(void);
+
+/* Plugins removed by a reload that are still draining. */
+static struct hypd_plugin_list retiring = TAILQ_HEAD_INITIALIZER(retiring);
 
 /* Whether name is listed in optional_plugins. */
 static int
@@ -280,8 +285,58 @@ hyp_plugin_drained(hyp_plugin_t *p)
 		return;
 	p->state = HYPD_PL_STOPPED;
 	hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' drained", p->name);
+	if (p->retire_ev != NULL) {
+		/* Unload from the loop, not from inside the plugin's code. */
+		event_active(p->retire_ev, EV_TIMEOUT, 0);
+		return;
+	}
 	if (hypd != NULL && !any_draining(&hypd->plugins) && drain_cb != NULL)
 		drain_cb();
+}
+
+/* Unload a removed plugin once drained or when its drain time is up. */
+static void
+retire_done(evutil_socket_t fd, short what, void *arg)
+{
+	hyp_plugin_t	*p = arg;
+
+	if (p->state == HYPD_PL_STOPPING)
+		hyp_log(NULL, HYP_LOG_WARNING, "plugin '%s' did not drain "
+		    "within the drain timeout; unloading it anyway", p->name);
+	TAILQ_REMOVE(&retiring, p, entry);
+	event_free(p->retire_ev);
+	p->retire_ev = NULL;
+	unload_one(p);
+	hypd_plugin_close(p);
+}
+
+/* Let a removed plugin drain in the background, bounded by ms. */
+static void
+retire(hyp_plugin_t *p, uint32_t ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (hypd == NULL || hypd->base == NULL ||
+	    (p->retire_ev = evtimer_new(hypd->base, retire_done, p)) == NULL ||
+	    evtimer_add(p->retire_ev, &tv) != 0) {
+		if (p->retire_ev != NULL)
+			event_free(p->retire_ev);
+		p->retire_ev = NULL;
+		unload_one(p);
+		hypd_plugin_close(p);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&retiring, p, entry);
+}
+
+/* Unload every removed plugin still draining (at exit). */
+void
+hypd_set_retire_flush(void)
+{
+	hyp_plugin_t	*p;
+
+	while ((p = TAILQ_FIRST(&retiring)) != NULL)
+		retire_done(-1, 0, p);
 }
 
 /* Names of the plugins still draining. */
@@ -409,7 +464,7 @@ reload_plan(struct hypd_core *core, const struct hypd_core_conf *nc,
 /* Apply a validated plan: prepare everything, then commit or undo. */
 static int
 reload_apply(struct hypd_core *core, struct change *ch, size_t n,
-    struct hypd_conf_entry *e)
+    struct hypd_conf_entry *e, uint32_t drain_ms)
 {
 	struct hypd_plugin_list	 next, gone;
 	hyp_plugin_t		*p, *tmp;
@@ -467,12 +522,18 @@ reload_apply(struct hypd_core *core, struct change *ch, size_t n,
 		TAILQ_REMOVE(&core->plugins, p, entry);
 		TAILQ_INSERT_TAIL(&gone, p, entry);
 	}
-	TAILQ_FOREACH_REVERSE(p, &gone, hypd_plugin_list, entry) {
-		if (p->state == HYPD_PL_STARTED && p->d.stop != NULL)
-			(void)p->d.stop(p);
+	while ((p = TAILQ_LAST(&gone, hypd_plugin_list)) != NULL) {
+		TAILQ_REMOVE(&gone, p, entry);
 		hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' removed", p->name);
+		if (p->state == HYPD_PL_STARTED && p->d.stop != NULL &&
+		    p->d.stop(p) == HYP_EAGAIN) {
+			p->state = HYPD_PL_STOPPING;
+			retire(p, drain_ms);
+			continue;
+		}
+		unload_one(p);
+		hypd_plugin_close(p);
 	}
-	hypd_set_unload(&gone);
 	TAILQ_CONCAT(&core->plugins, &next, entry);
 	for (i = 0; i < n; i++) {
 		if (ch[i].kind != CH_ADDED)
@@ -539,7 +600,7 @@ hypd_reload(struct hypd_core *core, const char *path,
 		    hyp_strerror(rc));
 		goto undo;
 	}
-	if ((rc = reload_apply(core, ch, n, e)) != 0) {
+	if ((rc = reload_apply(core, ch, n, e, nc->drain_timeout_ms)) != 0) {
 		hypd_log_configure(core->conf, NULL);
 		goto undo;
 	}

@@ -33,6 +33,9 @@ void	hypd_set_draining(const struct hypd_plugin_list *l, char *buf, size_t len);
 /** unload() every loaded plugin in reverse order, release and close all. */
 void	hypd_set_unload(struct hypd_plugin_list *l);
 
+/** Unload plugins removed by a reload that are still draining (at exit). */
+void	hypd_set_retire_flush(void);
+
 /**
  * SIGHUP: re-read the core file at path (conf_dir_override as at start),
  * validate everything and swap all-or-nothing.  Returns 0 when applied,

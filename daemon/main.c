@@ -368,6 +368,7 @@ serve(void)
 	hyp_log(NULL, HYP_LOG_NOTICE, "hyproxd stopped");
 	rc = EXIT_SUCCESS;
 out:
+	hypd_set_retire_flush();
 	hypd_set_unload(&rt->core.plugins);
 	free_events();
 	if (rt->pid_fd != -1) {

@@ -121,9 +121,14 @@ ok "SIGHUP adding 20-slowstop.yaml loads and starts it"
 rm "$C/conf.d/20-slowstop.yaml"
 hup "$pid" "$L" complete
 expect_grep "plugin 'slowstop' removed" "$L" "removing slowstop"
+# A removed plugin drains (300 ms) before it is unloaded.
+wait_for_log "plugin 'slowstop' drained" "$L" 3 ||
+    fail "removed slowstop never drained"
+expect_grep "drain finished" "$L" "removed slowstop's own drain"
+expect_no_grep "left at unload" "$L" "removed slowstop unloaded before draining"
 [ "$(count "plugin 'good' reloaded" "$L")" -eq 2 ] ||
     fail "removing slowstop touched good"
-ok "SIGHUP removing 20-slowstop.yaml unloads it"
+ok "SIGHUP removing 20-slowstop.yaml drains, then unloads it"
 
 t0=$(now_ms)
 stop_daemon "$pid" 3

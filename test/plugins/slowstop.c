@@ -2,10 +2,17 @@
  * Test plugin "slowstop": stop() drains in the background for drain_ms
  * milliseconds (0: never reports drained).
  */
+#include <stdlib.h>
+
 #include <hyprox/hyprox.h>
 
 struct slowstop_conf {
 	uint32_t	drain_ms;
+};
+
+struct slowstop {
+	const struct slowstop_conf	*conf;
+	hyp_timer_t			*timer;
 };
 
 static const cyaml_schema_field_t slowstop_fields[] = {
@@ -23,6 +30,10 @@ static const cyaml_schema_value_t slowstop_schema = {
 static void
 slowstop_done(hyp_plugin_t *p, void *arg)
 {
+	struct slowstop	*s = arg;
+
+	hyp_timer_free(s->timer);
+	s->timer = NULL;
 	hyp_log(p, HYP_LOG_INFO, "drain finished");
 	hyp_plugin_drained(p);
 }
@@ -31,25 +42,39 @@ slowstop_done(hyp_plugin_t *p, void *arg)
 static int
 slowstop_load(hyp_plugin_t *p, const void *conf)
 {
-	hyp_plugin_set_ctx(p, (void *)conf);
+	struct slowstop	*s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return (HYP_ENOMEM);
+	s->conf = conf;
+	hyp_plugin_set_ctx(p, s);
 	return (0);
+}
+
+/* Free the state. */
+static void
+slowstop_unload(hyp_plugin_t *p)
+{
+	struct slowstop	*s = hyp_plugin_ctx(p);
+
+	hyp_timer_free(s->timer);
+	free(s);
 }
 
 /* Start draining. */
 static int
 slowstop_stop(hyp_plugin_t *p)
 {
-	const struct slowstop_conf	*c = hyp_plugin_ctx(p);
-	hyp_timer_t			*t;
+	struct slowstop	*s = hyp_plugin_ctx(p);
 
-	if (c->drain_ms == 0) {
+	if (s->conf->drain_ms == 0) {
 		hyp_log(p, HYP_LOG_INFO, "draining forever");
 		return (HYP_EAGAIN);
 	}
-	if ((t = hyp_timer_new(p, slowstop_done, NULL)) == NULL)
+	if ((s->timer = hyp_timer_new(p, slowstop_done, s)) == NULL)
 		return (HYP_ENOMEM);
-	hyp_timer_start(t, c->drain_ms, 0);
-	hyp_log(p, HYP_LOG_INFO, "draining for %u ms", c->drain_ms);
+	hyp_timer_start(s->timer, s->conf->drain_ms, 0);
+	hyp_log(p, HYP_LOG_INFO, "draining for %u ms", s->conf->drain_ms);
 	return (HYP_EAGAIN);
 }
 
@@ -59,4 +84,5 @@ HYP_PLUGIN_DESCRIPTOR(
 	.conf_schema = &slowstop_schema,
 	.load = slowstop_load,
 	.stop = slowstop_stop,
+	.unload = slowstop_unload,
 );
