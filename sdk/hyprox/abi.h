@@ -14,6 +14,9 @@
  *   1.0  2026-11-22  First stable ABI: descriptor, lifecycle, logging,
  *                    timers/watches/deferred calls, hooks, services,
  *                    sessions, backends, metrics registry, secrets, paths.
+ *   1.1  2026-11-22  HYP_HOOK_REFERRAL carries struct hyp_referral_ext
+ *                    (referral.h); services "connector", "referral",
+ *                    "router" contracts (connector.h, referral.h, router.h).
  */
 #ifndef HYPROX_ABI_H
 #define HYPROX_ABI_H
@@ -30,7 +33,7 @@ extern "C" {
 /** Major ABI version: plugins must match it exactly. */
 #define HYP_ABI_MAJOR	1
 /** Minor ABI version: plugins may be built against this one or an older one. */
-#define HYP_ABI_MINOR	0
+#define HYP_ABI_MINOR	1
 
 /** Marks the one symbol a plugin exports; everything else stays hidden. */
 #define HYP_EXPORT	__attribute__((visibility("default")))

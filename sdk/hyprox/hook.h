@@ -21,7 +21,7 @@ enum hyp_hook_point {
 	HYP_HOOK_HANDSHAKE,		/**< TLS handshake completed. */
 	HYP_HOOK_CONNECT_DECODED,	/**< Connect decoded into the session. */
 	HYP_HOOK_ROUTE,			/**< Pick a backend or deny. */
-	HYP_HOOK_REFERRAL,		/**< A referral is about to be sent; arg NULL in ABI 1.0. */
+	HYP_HOOK_REFERRAL,		/**< A ticket is about to be issued; arg = struct hyp_referral_ext * (ABI 1.1). */
 	HYP_HOOK_SESSION_END,		/**< Session over; outcome is set. */
 	HYP_HOOK_PACKET,		/**< A framed packet seen; arg NULL in ABI 1.0. */
 	HYP_HOOK_RELOAD,		/**< Configuration reloaded; s is NULL. */

@@ -20,5 +20,7 @@
 #include <hyprox/codec.h>
 #include <hyprox/connector.h>
 #include <hyprox/referral.h>
+#include <hyprox/router.h>
+#include <hyprox/ticket.h>
 
 #endif /* HYPROX_HYPROX_H */

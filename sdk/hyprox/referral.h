@@ -19,6 +19,20 @@ extern "C" {
 #define HYP_REFERRAL_SERVICE	"referral"
 #define HYP_REFERRAL_VERSION	1
 
+/**
+ * Argument of HYP_HOOK_REFERRAL (ABI 1.1): extension bytes for the ticket
+ * about to be issued.  Handlers append TLV entries with
+ * hyp_ticket_ext_add(buf, cap, &len, type, data, dlen) (ticket.h) — e.g. the
+ * tracer adds HYP_TICKET_EXT_TRACE_ID — and return HYP_CONTINUE.  The buffer
+ * belongs to the issuer and is valid only during the hook.
+ */
+struct hyp_referral_ext {
+	uint8_t		*buf;
+	size_t		 cap;
+	size_t		 len;
+	hyp_backend_t	*backend;	/**< Where the player is sent (borrowed). */
+};
+
 /** Version 1 of the referral service. */
 struct hyp_referral_v1 {
 	size_t	size;	/**< sizeof(struct hyp_referral_v1) of the provider. */
