@@ -12,7 +12,8 @@ top=$(pwd)
 
 PACKAGES="build-essential autoconf automake libtool pkg-config \
 libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libevent-dev \
-libcyaml-dev libyaml-dev libsodium-dev check mandoc gnutls-bin"
+libcyaml-dev libyaml-dev libsodium-dev check mandoc gnutls-bin \
+ngtcp2-client ngtcp2-server"
 
 say() { printf 'build.sh: %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
