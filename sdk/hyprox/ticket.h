@@ -186,7 +186,7 @@ int	hyp_ticket_ext_add(uint8_t *buf, size_t cap, size_t *len, uint8_t type,
 
 /**
  * Find the first TLV of type in an extension block.
- * @return 0 with *data/*dlen set, HYP_ENOENT, or HYP_ETICKET_FORMAT.
+ * @return 0 with *data and *dlen set, HYP_ENOENT, or HYP_ETICKET_FORMAT.
  */
 int	hyp_ticket_ext_find(const uint8_t *ext, size_t len, uint8_t type,
 	    const uint8_t **data, size_t *dlen);
