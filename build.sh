@@ -97,6 +97,12 @@ run)
 	build "$top/_build"
 	make -C "$top/_build" install >"$top/_build/install.out" 2>&1 ||
 	    { tail -n 40 "$top/_build/install.out"; die "install into _build/prefix failed"; }
+	key="$top/conf.d/keys/ticket-k1.key"
+	if [ ! -s "$key" ]; then
+		say "creating the ticket signing key $key (64 random bytes, mode 600)"
+		mkdir -p "$top/conf.d/keys"
+		(umask 077 && head -c 64 /dev/urandom >"$key")
+	fi
 	say "starting hyproxd in the foreground (Ctrl-C stops it)"
 	exec "$top/_build/prefix/sbin/hyproxd" -f \
 	    -c "$top/_build/prefix/etc/hyprox/hyproxd.yaml" -C "$top/conf.d"

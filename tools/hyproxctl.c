@@ -9,10 +9,12 @@
 
 #include "hyproxctl.h"
 
-/* Subcommands; add "ticket" and "status" here when they exist. */
+/* Subcommands; add "status" here when it exists. */
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "probe", "[options] HOST[:PORT]",
 	    "connect as a Hytale client and report the answer", probe_main },
+	{ "ticket", "sign|verify|inspect [options]",
+	    "sign, verify or decode a referral ticket", ticket_main },
 };
 
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -48,6 +48,9 @@ struct ctl_cmd {
 /* probe.c */
 int	probe_main(int argc, char **argv);
 
+/* ticket.c */
+int	ticket_main(int argc, char **argv);
+
 /* Outcome of one probe hop. */
 enum probe_result {
 	PROBE_R_ACCEPT = 0,
