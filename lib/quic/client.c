@@ -88,6 +88,7 @@ client_destroy(void *owner)
 	}
 	hq_sock_close(&cl->sock);
 	hq_tls_free(&cl->ep.tls);
+	hq_ep_free_bufs(&cl->ep);
 	free(cl->token);
 	free(cl);
 }
@@ -118,10 +119,12 @@ hq_client_new(struct event_base *base, const struct hq_client_config *cfg,
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return (HYP_ENOMEM);
 	cl->sock.fd = -1;
-	hq_ep_init(&cl->ep, base, 0, &cfg->cb, cfg->cb_arg, cfg->log,
+	rv = hq_ep_init(&cl->ep, base, 0, &cfg->cb, cfg->cb_arg, cfg->log,
 	    cfg->log_arg, &cfg->tp);
 	cl->ep.ops = &client_ops;
 	cl->ep.owner = cl;
+	if (rv != 0)
+		goto fail;
 	/* Hytale 02.17 servers open two uni streams (Chunks, WorldMap). */
 	if (cl->ep.tp.max_streams_uni < 2)
 		cl->ep.tp.max_streams_uni = 2;

@@ -27,8 +27,8 @@ static void	conn_send_close(struct hq_conn *c, enum hq_close_kind kind);
 
 /* ---- endpoint ---- */
 
-/* Initialise the part every endpoint shares. */
-void
+/* Initialise the part every endpoint shares and its packet buffers. */
+int
 hq_ep_init(struct hq_ep *ep, struct event_base *base, int server,
     const struct hq_callbacks *cb, void *cb_arg, hq_log_fn log,
     void *log_arg, const struct hq_transport *tp)
@@ -45,6 +45,24 @@ hq_ep_init(struct hq_ep *ep, struct event_base *base, int server,
 	hq_transport_defaults(&ep->tp, server);
 	TAILQ_INIT(&ep->dirty);
 	TAILQ_INIT(&ep->dead);
+	/* Allocated once: the receive batch and one GSO train. */
+	ep->rx.slot = ep->tp.max_udp_payload > HQ_RX_SLOT ?
+	    ep->tp.max_udp_payload : HQ_RX_SLOT;
+	ep->rx.data = malloc(HQ_RX_BATCH * ep->rx.slot);
+	ep->tx = malloc(HQ_TX_BATCH * ep->tp.max_udp_payload);
+	if (ep->rx.data == NULL || ep->tx == NULL)
+		return (HYP_ENOMEM);
+	return (0);
+}
+
+/* Free the packet buffers of hq_ep_init(). */
+void
+hq_ep_free_bufs(struct hq_ep *ep)
+{
+	free(ep->rx.data);
+	free(ep->tx);
+	ep->rx.data = NULL;
+	ep->tx = NULL;
 }
 
 /* Begin a unit of work on ep. */
@@ -422,6 +440,7 @@ hq_conn_settings(struct hq_conn *c, ngtcp2_settings *set,
 	set->handshake_timeout = tp->handshake_timeout_ms * NGTCP2_MILLISECONDS;
 	set->max_stream_window = 4 * tp->max_stream_data;
 	set->max_window = 4 * tp->max_data;
+	set->max_tx_udp_payload_size = tp->max_udp_payload;
 
 	ngtcp2_transport_params_default(p);
 	p->initial_max_streams_bidi = tp->max_streams_bidi;
@@ -432,7 +451,7 @@ hq_conn_settings(struct hq_conn *c, ngtcp2_settings *set,
 	p->initial_max_data = tp->max_data;
 	/* ngtcp2's default is 0 = never: always set it (QUIC-NOTES 10). */
 	p->max_idle_timeout = tp->idle_timeout_ms * NGTCP2_MILLISECONDS;
-	p->max_udp_payload_size = HQ_MAX_UDP;
+	p->max_udp_payload_size = tp->max_udp_payload;
 	p->active_connection_id_limit = 7;
 	p->max_datagram_frame_size = tp->datagrams ? HQ_DGRAM_MAX + 64 : 0;
 	p->disable_active_migration = tp->disable_migration ? 1 : 0;
@@ -575,6 +594,13 @@ conn_notify(struct hq_conn *c, enum hq_close_kind kind, const ngtcp2_ccerr *e)
 		c->ep->cb.closed(c, &ci, c->ep->cb_arg);
 }
 
+/* Tell the caller the connection is gone (endpoint freed), once. */
+void
+hq_conn_notify_local(struct hq_conn *c, enum hq_close_kind kind)
+{
+	conn_notify(c, kind, NULL);
+}
+
 /* Arm the timer that ends the closing or draining period (3 PTO). */
 static void
 conn_close_timer(struct hq_conn *c)
@@ -642,7 +668,8 @@ conn_send_close(struct hq_conn *c, enum hq_close_kind kind)
 	}
 	c->closebuflen = (size_t)n;
 	(void)hq_sock_send(c->sock, (struct sockaddr *)ps.path.remote.addr,
-	    ps.path.remote.addrlen, pi.ecn, c->closebuf, c->closebuflen, 0);
+	    ps.path.remote.addrlen, pi.ecn, c->closebuf, c->closebuflen, 0,
+	    &c->cst);
 	conn_close_timer(c);
 }
 
@@ -678,6 +705,16 @@ hq_conn_fail_liberr(struct hq_conn *c, int rv)
 	conn_send_close(c, HQ_CLOSE_ERROR);
 }
 
+/* Count one datagram read for c. */
+static void
+conn_count_in(struct hq_conn *c, size_t len)
+{
+	c->cst.dgrams_in++;
+	c->cst.bytes_in += len;
+	if (len > c->cst.max_dgram_in)
+		c->cst.max_dgram_in = len;
+}
+
 /* Feed one datagram to ngtcp2. */
 int
 hq_conn_read(struct hq_conn *c, const struct hq_rxpkt *pkt)
@@ -686,6 +723,7 @@ hq_conn_read(struct hq_conn *c, const struct hq_rxpkt *pkt)
 	ngtcp2_pkt_info	pi;
 	int		rv;
 
+	conn_count_in(c, pkt->len);
 	if (c->state >= HQ_CS_CLOSING) {
 		hq_conn_closing_rx(c, pkt);
 		return (0);
@@ -714,7 +752,7 @@ hq_conn_closing_rx(struct hq_conn *c, const struct hq_rxpkt *pkt)
 	if ((c->closing_rx & (c->closing_rx - 1)) != 0)
 		return;		/* only on the 1st, 2nd, 4th, 8th... */
 	(void)hq_sock_send(c->sock, (const struct sockaddr *)&pkt->from,
-	    pkt->fromlen, 0, c->closebuf, c->closebuflen, 0);
+	    pkt->fromlen, 0, c->closebuf, c->closebuflen, 0, &c->cst);
 }
 
 /* ---- write path ---- */
@@ -737,7 +775,7 @@ batch_flush(struct hq_conn *c, const ngtcp2_path *path, unsigned ecn,
 	if (len == 0)
 		return;
 	(void)hq_sock_send(c->sock, (const struct sockaddr *)path->remote.addr,
-	    path->remote.addrlen, ecn, buf, len, gso);
+	    path->remote.addrlen, ecn, buf, len, gso, &c->cst);
 }
 
 /* Write packets until ngtcp2 has nothing more or a burst is full. */
@@ -755,8 +793,8 @@ conn_write(struct hq_conn *c)
 
 	max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(qc);
 	path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(qc);
-	if (max_udp > HQ_MAX_UDP)
-		max_udp = HQ_MAX_UDP;
+	if (max_udp > c->ep->tp.max_udp_payload)
+		max_udp = c->ep->tp.max_udp_payload;
 	max_pkts = ngtcp2_conn_get_send_quantum(qc) / max_udp;
 	if (max_pkts == 0)
 		max_pkts = 1;
@@ -910,8 +948,14 @@ conn_flush(struct hq_conn *c)
 		return;
 	if (c->close_req && (!c->close_flush || conn_all_acked(c) ||
 	    hq_now() >= c->close_deadline)) {
-		ngtcp2_ccerr_set_application_error(&c->ccerr, c->close_code,
-		    (const uint8_t *)c->close_reason, c->close_reasonlen);
+		if (c->close_transport)
+			ngtcp2_ccerr_set_transport_error(&c->ccerr,
+			    c->close_code, (const uint8_t *)c->close_reason,
+			    c->close_reasonlen);
+		else
+			ngtcp2_ccerr_set_application_error(&c->ccerr,
+			    c->close_code, (const uint8_t *)c->close_reason,
+			    c->close_reasonlen);
 		/* Send what is still queued (e.g. a Disconnect) with it. */
 		if (!c->close_flush)
 			(void)conn_write(c);
@@ -1035,10 +1079,17 @@ hq_conn_rtt_ns(const hq_conn_t *c)
 	return (c->qc != NULL ? hq_compat_smoothed_rtt(c->qc) : 0);
 }
 
-/* Request an application close; the work happens in conn_flush(). */
-int
-hq_conn_close(hq_conn_t *c, uint64_t app_code, const char *reason,
-    int flags)
+/* Copy the counters. */
+void
+hq_conn_stats(const hq_conn_t *c, struct hq_conn_stats *out)
+{
+	*out = c->cst;
+}
+
+/* Request a close; the work happens in conn_flush(). */
+static int
+conn_close_req(hq_conn_t *c, int transport, uint64_t code,
+    const char *reason, int flags)
 {
 	size_t	len = reason != NULL ? strlen(reason) : 0;
 
@@ -1049,7 +1100,8 @@ hq_conn_close(hq_conn_t *c, uint64_t app_code, const char *reason,
 	if (len > 0)
 		memcpy(c->close_reason, reason, len);
 	c->close_reasonlen = len;
-	c->close_code = app_code;
+	c->close_code = code;
+	c->close_transport = transport;
 	c->close_req = 1;
 	c->close_flush = (flags & HQ_CLOSE_FLUSH) != 0;
 	c->close_deadline = hq_now() + HQ_FLUSH_TIMEOUT_NS;
@@ -1057,6 +1109,22 @@ hq_conn_close(hq_conn_t *c, uint64_t app_code, const char *reason,
 	hq_conn_dirty(c);
 	(void)hq_ep_leave(c->ep);
 	return (0);
+}
+
+/* Request an application close. */
+int
+hq_conn_close(hq_conn_t *c, uint64_t app_code, const char *reason,
+    int flags)
+{
+	return (conn_close_req(c, 0, app_code, reason, flags));
+}
+
+/* Request a close with a QUIC transport error code. */
+int
+hq_conn_close_transport(hq_conn_t *c, uint64_t error_code,
+    const char *reason)
+{
+	return (conn_close_req(c, 1, error_code, reason, 0));
 }
 
 /* Open a local stream of either direction. */

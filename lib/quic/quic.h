@@ -14,6 +14,10 @@
  *   first passed to a callback until its closed() callback returns; after
  *   that the caller must not touch it.  A server frees its connections
  *   itself; a client's connection lives until hq_client_free().
+ * - Every connection a server admitted (admit() returned 0) gets exactly
+ *   one closed() call, whatever ends it: a close, a timeout, an error
+ *   while it is created, hq_server_close_all() or hq_server_free().  So
+ *   whatever admit() reserved can always be released in closed().
  * - Data passed to callbacks is only valid during the callback.
  * - Data passed to hq_stream_send()/hq_conn_send_datagram() is copied.
  * - Every function may be called from inside a callback; work that ngtcp2
@@ -91,11 +95,16 @@ enum hq_validation {
  * negative value closes the connection with INTERNAL_ERROR.
  */
 struct hq_callbacks {
-	/** Server only: a new connection is about to be created (validated:
+	/**
+	 * Server only: a new connection is about to be created (validated:
 	 * enum hq_validation).  Return 0 to accept, negative to refuse
-	 * (stateless CONNECTION_REFUSED, counted in admissions_refused). */
+	 * (stateless CONNECTION_REFUSED, counted in admissions_refused).
+	 * On accept, *user (NULL on entry) becomes the connection's user
+	 * pointer before any other callback sees it, and closed() is
+	 * guaranteed to follow for it (see the ownership rules).
+	 */
 	int	(*admit)(void *arg, const struct sockaddr *peer, socklen_t len,
-		    int validated);
+		    int validated, void **user);
 	/** Handshake done: ALPN, SNI and client-cert fingerprint are known. */
 	int	(*established)(hq_conn_t *c, void *arg);
 	/** The peer opened a stream. */
@@ -138,7 +147,15 @@ struct hq_transport {
 	int		datagrams;		/* 1: enable DATAGRAM frames */
 	size_t		datagram_queue;		/* queued outgoing, default 16 */
 	int		disable_migration;	/* 1: disable_active_migration */
+	size_t		max_udp_payload;	/* largest UDP payload we send
+						   and advertise (transport
+						   parameter); default 1472,
+						   clamped to 1200..65527 */
 };
+
+#define HQ_UDP_PAYLOAD_DEFAULT	1472
+#define HQ_UDP_PAYLOAD_MIN	1200
+#define HQ_UDP_PAYLOAD_MAX	65527
 
 /** Certificate source: files, or auto-generated (ephemeral ECDSA P-256). */
 struct hq_cert {
@@ -190,7 +207,8 @@ struct hq_server_config {
 	size_t			 retry_threshold; /* ON_LOAD: default 64 */
 	const uint8_t		*token_key;	/* HQ_SECRET_LEN; NULL = random */
 	const uint8_t		*reset_secret;	/* HQ_SECRET_LEN; NULL = random */
-	uint64_t		 new_token_lifetime_s;	/* default 3600; 0 = off */
+	uint64_t		 new_token_lifetime_s;	/* default 3600 */
+	int			 no_new_token;	/* 1: issue no NEW_TOKEN */
 	uint64_t		 retry_token_lifetime_s; /* default 10 */
 	uint32_t		 reset_rate;	/* resets/s, default 10 */
 	uint32_t		 reset_burst;	/* default 20 */
@@ -255,12 +273,27 @@ struct hq_stats {
 	uint64_t	conns_half_open;	/* gauge: handshake in progress */
 };
 
+/** Per-connection counters (datagrams as seen on the socket). */
+struct hq_conn_stats {
+	uint64_t	dgrams_in;	/* read for this connection */
+	uint64_t	bytes_in;
+	uint64_t	dgrams_out;	/* sent for it (incl. its CLOSE) */
+	uint64_t	bytes_out;
+	uint64_t	max_dgram_in;	/* largest datagram read */
+	uint64_t	max_dgram_out;	/* largest datagram sent */
+};
+
 /* ---- server ---- */
 
 /** Create a server on base and bind its sockets; *out owned by the caller. */
 int		 hq_server_new(struct event_base *base,
 		    const struct hq_server_config *cfg, hq_server_t **out);
-/** Close every connection (no callbacks), the sockets, and free. */
+/**
+ * Drop every connection (no CONNECTION_CLOSE is sent; closed() is called,
+ * kind HQ_CLOSE_LOCAL, for each one that did not have it yet), close the
+ * sockets, and free.  Inside a callback all of it happens at the end of
+ * the current event.
+ */
 void		 hq_server_free(hq_server_t *s);
 /** Counters (live pointer into the server). */
 const struct hq_stats *hq_server_stats(const hq_server_t *s);
@@ -312,6 +345,8 @@ enum hq_validation hq_conn_validation(const hq_conn_t *c);
 uint64_t	 hq_conn_handshake_ns(const hq_conn_t *c);
 /** Smoothed RTT in nanoseconds. */
 uint64_t	 hq_conn_rtt_ns(const hq_conn_t *c);
+/** Copy the connection's counters into *out. */
+void		 hq_conn_stats(const hq_conn_t *c, struct hq_conn_stats *out);
 
 #define HQ_CLOSE_FLUSH	0x1	/* wait until sent stream data is ACKed */
 
@@ -322,6 +357,23 @@ uint64_t	 hq_conn_rtt_ns(const hq_conn_t *c);
  */
 int		 hq_conn_close(hq_conn_t *c, uint64_t app_code,
 		    const char *reason, int flags);
+
+/* QUIC transport error codes for hq_conn_close_transport() (RFC 9000). */
+#define HQ_ERR_NO_ERROR			0x00
+#define HQ_ERR_INTERNAL_ERROR		0x01
+#define HQ_ERR_CONNECTION_REFUSED	0x02
+#define HQ_ERR_PROTOCOL_VIOLATION	0x0a
+#define HQ_ERR_APPLICATION_ERROR	0x0c
+
+/**
+ * Close with a QUIC transport error code (CONNECTION_CLOSE type 0x1c), as
+ * servers do for framing and decoding errors (e.g. PROTOCOL_VIOLATION).
+ * Queued stream data gets one write attempt first (no flush wait).  The
+ * reason (may be NULL) is truncated to 1000 bytes.  closed() follows with
+ * HQ_CLOSE_LOCAL, app 0.
+ */
+int		 hq_conn_close_transport(hq_conn_t *c, uint64_t error_code,
+		    const char *reason);
 
 /** Open a local bidirectional stream; HYP_EAGAIN if out of stream credit. */
 int		 hq_stream_open_bidi(hq_conn_t *c, int64_t *sid);

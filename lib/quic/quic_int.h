@@ -18,8 +18,7 @@
 #include "compat.h"
 #include "quic.h"
 
-#define HQ_MAX_UDP		1472	/* our max_udp_payload_size */
-#define HQ_RX_SLOT		2048	/* receive buffer per datagram */
+#define HQ_RX_SLOT		2048	/* min. receive buffer per datagram */
 #define HQ_RX_BATCH		32	/* recvmmsg batch */
 #define HQ_RX_ROUNDS		4	/* batches per wakeup (fairness) */
 #define HQ_TX_BATCH		64	/* packets per GSO send / burst */
@@ -77,7 +76,8 @@ struct hq_rx {
 		char		 buf[CMSG_SPACE(sizeof(int)) * 2];
 		struct cmsghdr	 align;
 	}			 ctrl[HQ_RX_BATCH];
-	uint8_t			 data[HQ_RX_BATCH][HQ_RX_SLOT];
+	uint8_t			*data;	/* HQ_RX_BATCH slots */
+	size_t			 slot;	/* max(HQ_RX_SLOT, max_udp_payload) */
 	struct hq_rxpkt		 pkt[HQ_RX_BATCH];
 };
 
@@ -87,7 +87,7 @@ void	 hq_sock_close(struct hq_sock *s);
 int	 hq_sock_recv(struct hq_sock *s, struct hq_rx *rx);
 int	 hq_sock_send(struct hq_sock *s, const struct sockaddr *to,
 	    socklen_t tolen, unsigned ecn, const uint8_t *data, size_t len,
-	    size_t gso);
+	    size_t gso, struct hq_conn_stats *cs);
 
 /* ---- cidmap.c: CID -> connection, keyed SipHash, preallocated pool ---- */
 struct hq_cident {
@@ -210,7 +210,7 @@ struct hq_ep {
 	struct hq_connq		 dirty;
 	struct hq_connq		 dead;
 	struct hq_rx		 rx;
-	uint8_t			 tx[HQ_TX_BATCH * HQ_MAX_UDP];
+	uint8_t			*tx;	/* HQ_TX_BATCH * tp.max_udp_payload */
 };
 
 struct hq_stream {
@@ -251,6 +251,7 @@ struct hq_conn {
 	socklen_t		 remotelen;
 	enum hq_cstate		 state;
 	void			*user;
+	struct hq_conn_stats	 cst;
 
 	TAILQ_ENTRY(hq_conn)	 entry;		/* server's list */
 	TAILQ_ENTRY(hq_conn)	 qentry;	/* dirty or dead queue */
@@ -272,6 +273,7 @@ struct hq_conn {
 	/* close */
 	int			 close_req;	/* hq_conn_close pending */
 	int			 close_flush;
+	int			 close_transport; /* transport error code */
 	uint64_t		 close_deadline;
 	uint64_t		 close_code;
 	char			 close_reason[HQ_REASON_MAX];
@@ -298,9 +300,11 @@ struct hq_conn {
 	int			 have_peer_fp;
 };
 
-void	 hq_ep_init(struct hq_ep *ep, struct event_base *base, int server,
+int	 hq_ep_init(struct hq_ep *ep, struct event_base *base, int server,
 	    const struct hq_callbacks *cb, void *cb_arg, hq_log_fn log,
 	    void *log_arg, const struct hq_transport *tp);
+void	 hq_ep_free_bufs(struct hq_ep *ep);
+void	 hq_conn_notify_local(struct hq_conn *c, enum hq_close_kind kind);
 void	 hq_ep_enter(struct hq_ep *ep);
 int	 hq_ep_leave(struct hq_ep *ep);
 

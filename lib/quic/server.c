@@ -25,6 +25,8 @@ struct hq_server {
 	size_t			 max_conns;
 	enum hq_retry_policy	 retry;
 	size_t			 retry_threshold;
+	int			 no_new_token;
+	struct hq_conn		*spare;	/* allocated before admit() */
 };
 
 static void	server_release(struct hq_conn *c);
@@ -56,7 +58,7 @@ reply(struct hq_sock *sock, const struct hq_rxpkt *pkt, const uint8_t *buf,
 {
 	if (n > 0)
 		(void)hq_sock_send(sock, (const struct sockaddr *)&pkt->from,
-		    pkt->fromlen, 0, buf, (size_t)n, 0);
+		    pkt->fromlen, 0, buf, (size_t)n, 0, NULL);
 }
 
 /* Answer an unsupported version with Version Negotiation (rate-limited). */
@@ -165,22 +167,24 @@ send_reset(struct hq_server *srv, struct hq_sock *sock,
 	}
 }
 
-/* Create the state of a new connection from its first Initial. */
+/*
+ * Create the state of an admitted connection from its first Initial in c
+ * (zeroed, allocated before admit()).  On failure closed() is called, as
+ * for every admitted connection, and c is freed.
+ */
 static struct hq_conn *
-conn_create(struct hq_server *srv, struct hq_sock *sock,
+conn_create(struct hq_server *srv, struct hq_conn *c, struct hq_sock *sock,
     const struct hq_rxpkt *pkt, const ngtcp2_pkt_hd *hd,
-    enum hq_validation validated, const ngtcp2_cid *odcid)
+    enum hq_validation validated, const ngtcp2_cid *odcid, void *user)
 {
 	ngtcp2_callbacks	 cb;
 	ngtcp2_settings		 set;
 	ngtcp2_transport_params	 p;
 	ngtcp2_path		 path;
 	ngtcp2_cid		 scid;
-	struct hq_conn		*c;
 	int			 rv;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return (NULL);
+	c->user = user;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	if (hq_conn_setup(c, &srv->ep, sock) != 0)
@@ -226,7 +230,9 @@ conn_create(struct hq_server *srv, struct hq_sock *sock,
 		goto fail;
 	return (c);
 fail:
-	c->closed_fired = 1;	/* never announced */
+	/* Admitted: the caller hears of it (DEAD first: no API works now). */
+	c->state = HQ_CS_DEAD;
+	hq_conn_notify_local(c, HQ_CLOSE_ERROR);
 	server_release(c);
 	return (NULL);
 }
@@ -258,6 +264,7 @@ server_accept(struct hq_server *srv, struct hq_sock *sock,
 	const uint8_t		*tok;
 	size_t			 toklen;
 	struct hq_conn		*c;
+	void			*user = NULL;
 
 	if (ngtcp2_accept(&hd, pkt->data, pkt->len) != 0) {
 		if (!(pkt->data[0] & 0x80) && pkt->len >= HQ_SCID_LEN + 22)
@@ -299,13 +306,25 @@ server_accept(struct hq_server *srv, struct hq_sock *sock,
 		send_retry(srv, sock, pkt, &hd);
 		return;
 	}
+	/*
+	 * The connection's memory exists before admit(): once admitted it
+	 * always gets its closed().  A refusal keeps it for the next one.
+	 */
+	if (srv->spare == NULL &&
+	    (srv->spare = calloc(1, sizeof(*srv->spare))) == NULL) {
+		st->dgrams_dropped++;
+		return;
+	}
 	if (srv->ep.cb.admit != NULL && srv->ep.cb.admit(srv->ep.cb_arg, sa,
-	    pkt->fromlen, (int)validated) < 0) {
+	    pkt->fromlen, (int)validated, &user) < 0) {
 		st->admissions_refused++;
 		send_refusal(sock, pkt, &hd, NGTCP2_CONNECTION_REFUSED);
 		return;
 	}
-	if ((c = conn_create(srv, sock, pkt, &hd, validated, &odcid)) == NULL) {
+	c = srv->spare;
+	srv->spare = NULL;
+	if ((c = conn_create(srv, c, sock, pkt, &hd, validated, &odcid,
+	    user)) == NULL) {
 		st->dgrams_dropped++;
 		return;
 	}
@@ -402,7 +421,7 @@ hq_server_hs_done(struct hq_conn *c)
 	const ngtcp2_path	*path;
 	ngtcp2_ssize		 n;
 
-	if (srv->tok.regular_life_ns == 0)
+	if (srv->no_new_token || srv->tok.regular_life_ns == 0)
 		return;
 	path = ngtcp2_conn_get_path(c->qc);
 	n = hq_token_regular_new(&srv->tok, tok,
@@ -424,7 +443,11 @@ server_release(struct hq_conn *c)
 	free(c);
 }
 
-/* Free the server and every connection, without callbacks. */
+/*
+ * Free the server and every connection.  Connections whose closed() has
+ * not fired yet get it now (HQ_CLOSE_LOCAL), after all of them were made
+ * DEAD so that nothing a callback calls can queue work.
+ */
 static void
 server_destroy(void *owner)
 {
@@ -432,18 +455,29 @@ server_destroy(void *owner)
 	struct hq_conn		*c;
 	size_t			 i;
 
-	while ((c = TAILQ_FIRST(&srv->conns)) != NULL) {
+	TAILQ_FOREACH(c, &srv->conns, entry) {
 		if (c->queued == 1)
 			TAILQ_REMOVE(&srv->ep.dirty, c, qentry);
 		else if (c->queued == 2)
 			TAILQ_REMOVE(&srv->ep.dead, c, qentry);
-		server_release(c);
+		c->queued = 0;
+		c->state = HQ_CS_DEAD;
+		if (c->timer != NULL)
+			evtimer_del(c->timer);
 	}
+	srv->ep.busy++;		/* a nested hq_server_free() only marks */
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		hq_conn_notify_local(c, HQ_CLOSE_LOCAL);
+	srv->ep.busy--;
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		server_release(c);
+	free(srv->spare);
 	for (i = 0; i < srv->nsocks; i++)
 		hq_sock_close(&srv->socks[i]);
 	hq_tls_free(&srv->ep.tls);
 	hq_cidmap_free(&srv->map);
 	hq_tokens_wipe(&srv->tok);
+	hq_ep_free_bufs(&srv->ep);
 	free(srv);
 }
 
@@ -469,13 +503,16 @@ hq_server_new(struct event_base *base, const struct hq_server_config *cfg,
 		return (HYP_ENOMEM);
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return (HYP_ENOMEM);
-	hq_ep_init(&srv->ep, base, 1, &cfg->cb, cfg->cb_arg, cfg->log,
+	rv = hq_ep_init(&srv->ep, base, 1, &cfg->cb, cfg->cb_arg, cfg->log,
 	    cfg->log_arg, &cfg->tp);
 	srv->ep.ops = &server_ops;
 	srv->ep.owner = srv;
 	TAILQ_INIT(&srv->conns);
 	for (i = 0; i < HQ_MAX_LISTEN; i++)
 		srv->socks[i].fd = -1;
+	if (rv != 0)
+		goto fail;
+	srv->no_new_token = cfg->no_new_token;
 	srv->max_conns = cfg->max_conns != 0 ? cfg->max_conns : 4096;
 	srv->retry = cfg->retry;
 	srv->retry_threshold = cfg->retry_threshold != 0 ?

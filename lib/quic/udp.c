@@ -127,8 +127,8 @@ rx_prepare(struct hq_rx *rx, int i)
 {
 	struct msghdr	*m = &rx->msgs[i].msg_hdr;
 
-	rx->iov[i].iov_base = rx->data[i];
-	rx->iov[i].iov_len = sizeof(rx->data[i]);
+	rx->iov[i].iov_base = rx->data + (size_t)i * rx->slot;
+	rx->iov[i].iov_len = rx->slot;
 	memset(m, 0, sizeof(*m));
 	m->msg_name = &rx->addr[i];
 	m->msg_namelen = sizeof(rx->addr[i]);
@@ -175,7 +175,7 @@ hq_sock_recv(struct hq_sock *s, struct hq_rx *rx)
 			s->ep->stats.dgrams_dropped++;
 			continue;
 		}
-		p->data = rx->data[i];
+		p->data = rx->data + (size_t)i * rx->slot;
 		p->len = rx->msgs[i].msg_len;
 		memcpy(&p->from, &rx->addr[i], m->msg_namelen);
 		p->fromlen = m->msg_namelen;
@@ -240,14 +240,28 @@ sock_sendmsg(struct hq_sock *s, const struct sockaddr *to, socklen_t tolen,
 	return (n == -1 ? -errno : 0);
 }
 
+/* Count n datagrams of total bytes (the largest is max) on a connection. */
+static void
+conn_count_out(struct hq_conn_stats *cs, size_t n, size_t bytes, size_t max)
+{
+	if (cs == NULL)
+		return;
+	cs->dgrams_out += n;
+	cs->bytes_out += bytes;
+	if (max > cs->max_dgram_out)
+		cs->max_dgram_out = max;
+}
+
 /*
  * Send len bytes to `to`: one datagram, or a train of gso-sized datagrams
  * (the last may be shorter) with UDP_SEGMENT, falling back to one sendmsg
- * per datagram.  EAGAIN counts as loss (QUIC recovers it).
+ * per datagram.  EAGAIN counts as loss (QUIC recovers it).  cs, if not
+ * NULL, is the connection's counters.
  */
 int
 hq_sock_send(struct hq_sock *s, const struct sockaddr *to, socklen_t tolen,
-    unsigned ecn, const uint8_t *data, size_t len, size_t gso)
+    unsigned ecn, const uint8_t *data, size_t len, size_t gso,
+    struct hq_conn_stats *cs)
 {
 	struct hq_stats	*st = &s->ep->stats;
 	size_t		 off, n, npkt;
@@ -264,6 +278,7 @@ hq_sock_send(struct hq_sock *s, const struct sockaddr *to, socklen_t tolen,
 		if (rv == 0) {
 			st->dgrams_out += npkt;
 			st->bytes_out += len;
+			conn_count_out(cs, npkt, len, gso);
 			return (0);
 		}
 		if (rv != -EIO && rv != -EINVAL) {
@@ -282,6 +297,7 @@ hq_sock_send(struct hq_sock *s, const struct sockaddr *to, socklen_t tolen,
 		}
 		st->dgrams_out++;
 		st->bytes_out += n;
+		conn_count_out(cs, 1, n, n);
 	}
 	return (rv);
 }

@@ -120,4 +120,10 @@ hq_transport_defaults(struct hq_transport *tp, int server)
 		tp->datagram_queue = 16;
 	if (tp->datagram_queue > 1024)
 		tp->datagram_queue = 1024;
+	if (tp->max_udp_payload == 0)
+		tp->max_udp_payload = HQ_UDP_PAYLOAD_DEFAULT;
+	if (tp->max_udp_payload < HQ_UDP_PAYLOAD_MIN)
+		tp->max_udp_payload = HQ_UDP_PAYLOAD_MIN;
+	if (tp->max_udp_payload > HQ_UDP_PAYLOAD_MAX)
+		tp->max_udp_payload = HQ_UDP_PAYLOAD_MAX;
 }

@@ -47,6 +47,14 @@ static const cyaml_schema_field_t admission_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t reset_fields[] = {
+	CYAML_FIELD_UINT_PTR("rate", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+	    struct tp_conf_reset, rate),
+	CYAML_FIELD_UINT_PTR("burst", CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL,
+	    struct tp_conf_reset, burst),
+	CYAML_FIELD_END
+};
+
 #define TP_STR(k, m, max)						\
 	CYAML_FIELD_STRING_PTR(k, CYAML_FLAG_POINTER | CYAML_FLAG_OPTIONAL, \
 	    struct tp_conf, m, 1, max)
@@ -70,8 +78,12 @@ static const cyaml_schema_field_t tp_fields[] = {
 	TP_UINT("max_streams_bidi", max_streams_bidi),
 	TP_UINT("max_stream_data", max_stream_data),
 	TP_UINT("max_data", max_data),
+	TP_UINT("max_udp_payload", max_udp_payload),
 	CYAML_FIELD_MAPPING_PTR("admission", CYAML_FLAG_POINTER |
 	    CYAML_FLAG_OPTIONAL, struct tp_conf, admission, admission_fields),
+	CYAML_FIELD_MAPPING_PTR("stateless_reset", CYAML_FLAG_POINTER |
+	    CYAML_FLAG_OPTIONAL, struct tp_conf, stateless_reset, reset_fields),
+	TP_STR("new_token_lifetime", new_token_lifetime, 32),
 	TP_STR("retry", retry, 16),
 	TP_UINT("retry_threshold", retry_threshold),
 	TP_STR("no_route_message", no_route_message, TP_MESSAGE_MAX),
@@ -337,6 +349,34 @@ conf_admission(const struct tp_conf *c, struct tp_settings *out, char *err,
 	return (0);
 }
 
+/* Check the stateless reset limit and the NEW_TOKEN lifetime. */
+static int
+conf_tokens(const struct tp_conf *c, struct tp_settings *out, char *err,
+    size_t errlen)
+{
+	const struct tp_conf_reset	*r = c->stateless_reset;
+	static const struct tp_conf_reset none;
+	int				 rc;
+
+	if (r == NULL)
+		r = &none;
+	if ((rc = conf_num("stateless_reset.rate", r->rate, 10, 1, 1000000,
+	    &out->reset_rate, err, errlen)) != 0 ||
+	    (rc = conf_num("stateless_reset.burst", r->burst, 20, 1, 1000000,
+	    &out->reset_burst, err, errlen)) != 0)
+		return (rc);
+	if ((rc = conf_dur("new_token_lifetime", c->new_token_lifetime,
+	    3600000, 0, 7 * 24 * 3600000U, &out->new_token_ms, err,
+	    errlen)) != 0)
+		return (rc);
+	if (out->new_token_ms != 0 && out->new_token_ms < 1000) {
+		snprintf(err, errlen, "new_token_lifetime: %s is neither 0 "
+		    "(off) nor at least 1s", c->new_token_lifetime);
+		return (HYP_ERANGE);
+	}
+	return (0);
+}
+
 /* Build the effective settings from a loaded configuration. */
 int
 tp_settings_make(const struct tp_conf *c, struct tp_settings *out, char *err,
@@ -362,7 +402,11 @@ tp_settings_make(const struct tp_conf *c, struct tp_settings *out, char *err,
 	    16777216, &out->max_stream_data, err, errlen)) != 0 ||
 	    (rc = conf_num("max_data", c->max_data, 131072, 4096, 268435456,
 	    &out->max_data, err, errlen)) != 0 ||
-	    (rc = conf_admission(c, out, err, errlen)) != 0)
+	    (rc = conf_num("max_udp_payload", c->max_udp_payload,
+	    HQ_UDP_PAYLOAD_DEFAULT, HQ_UDP_PAYLOAD_MIN, HQ_UDP_PAYLOAD_MAX,
+	    &out->max_udp_payload, err, errlen)) != 0 ||
+	    (rc = conf_admission(c, out, err, errlen)) != 0 ||
+	    (rc = conf_tokens(c, out, err, errlen)) != 0)
 		return (rc);
 	if (out->max_data < out->max_stream_data) {
 		snprintf(err, errlen, "max_data: %u is below max_stream_data "
@@ -432,6 +476,10 @@ tp_settings_same_server(const struct tp_settings *a,
 	    a->max_streams_bidi == b->max_streams_bidi &&
 	    a->max_stream_data == b->max_stream_data &&
 	    a->max_data == b->max_data &&
+	    a->max_udp_payload == b->max_udp_payload &&
+	    a->reset_rate == b->reset_rate &&
+	    a->reset_burst == b->reset_burst &&
+	    a->new_token_ms == b->new_token_ms &&
 	    a->lim.max_connections == b->lim.max_connections &&
 	    a->lim.max_half_open == b->lim.max_half_open &&
 	    conf_streq(a->reset_secret, b->reset_secret));

@@ -9,9 +9,10 @@
  *                 Disconnect, FIN, close with code 0 once acknowledged
  *   closed()      the session ends with its outcome
  *
- * lib/quic announces a connection only at its first callback, so an
- * admitted peer waits in a small hash keyed by its address and port until
- * established() or closed() claims it; unclaimed entries expire.
+ * admit() hands lib/quic the record as the new connection's user pointer,
+ * and lib/quic calls closed() for every admitted connection (timeouts,
+ * creation errors and hq_server_free() included), so the per-IP slot and
+ * the session are always released there.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -22,7 +23,6 @@
 
 #include "transport.h"
 
-#define TP_PENDING_SLACK_MS	2000
 #define TP_MSG_DENY		"You are not allowed to join this server."
 #define TP_MSG_ERROR		"Something went wrong. Please try again."
 #define TP_MSG_PROXY		"full proxy mode is not available yet"
@@ -32,97 +32,13 @@
 #define TP_CLOSE_OK		0
 #define TP_CLOSE_TIMEOUT	4
 
-static uint8_t	tp_phash_key[crypto_shorthash_KEYBYTES];
-static int	tp_phash_keyed;
-
-/* Bytes of an address that identify a peer: address then port. */
-static size_t
-peer_bytes(const struct sockaddr *sa, uint8_t out[18])
-{
-	const struct sockaddr_in	*s4 = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in6	*s6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family == AF_INET) {
-		memcpy(out, &s4->sin_addr, 4);
-		memcpy(out + 4, &s4->sin_port, 2);
-		return (6);
-	}
-	if (sa->sa_family == AF_INET6) {
-		memcpy(out, &s6->sin6_addr, 16);
-		memcpy(out + 16, &s6->sin6_port, 2);
-		return (18);
-	}
-	return (0);
-}
-
-/* Bucket of a peer in the pending hash. */
-static unsigned
-peer_hash(const struct sockaddr *sa)
-{
-	uint8_t		b[18], h[crypto_shorthash_BYTES];
-	uint32_t	v;
-	size_t		n;
-
-	if (!tp_phash_keyed) {
-		randombytes_buf(tp_phash_key, sizeof(tp_phash_key));
-		tp_phash_keyed = 1;
-	}
-	n = peer_bytes(sa, b);
-	crypto_shorthash(h, b, n, tp_phash_key);
-	memcpy(&v, h, sizeof(v));
-	return (v % TP_PHASH);
-}
-
-/* Whether two addresses are the same peer. */
-static int
-peer_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	uint8_t	x[18], y[18];
-	size_t	n;
-
-	if (a->sa_family != b->sa_family)
-		return (0);
-	n = peer_bytes(a, x);
-	return (n != 0 && n == peer_bytes(b, y) && memcmp(x, y, n) == 0);
-}
-
-/* Remove tc from whichever deadline queue holds it. */
+/* Remove tc from the Connect deadline queue if it is there. */
 static void
 unqueue(struct transport *tp, struct tp_conn *tc)
 {
-	if (tc->queue == 1)
-		TAILQ_REMOVE(&tp->pending_q, tc, qentry);
-	else if (tc->queue == 2)
+	if (tc->queue)
 		TAILQ_REMOVE(&tp->connect_q, tc, qentry);
 	tc->queue = 0;
-}
-
-/* Take the pending entry of srv for this peer (oldest first), or NULL. */
-static struct tp_conn *
-pending_take(struct tp_server *srv, const struct sockaddr *sa)
-{
-	struct transport	*tp = srv->tp;
-	struct tp_conn		*tc;
-
-	LIST_FOREACH(tc, &tp->phash[peer_hash(sa)], hentry) {
-		if (tc->srv == srv && tc->c == NULL &&
-		    peer_equal((const struct sockaddr *)&tc->peer, sa))
-			break;
-	}
-	/* LIST_INSERT_HEAD puts the newest first: find the oldest match. */
-	if (tc != NULL) {
-		struct tp_conn	*x;
-
-		for (x = LIST_NEXT(tc, hentry); x != NULL;
-		    x = LIST_NEXT(x, hentry))
-			if (x->srv == srv && x->c == NULL &&
-			    peer_equal((const struct sockaddr *)&x->peer, sa))
-				tc = x;
-		LIST_REMOVE(tc, hentry);
-		tp->npending--;
-		unqueue(tp, tc);
-	}
-	return (tc);
 }
 
 /* Create a connection record with its session; NULL when refused. */
@@ -132,8 +48,6 @@ conn_new(struct tp_server *srv, const struct sockaddr *sa, socklen_t len)
 	struct transport	*tp = srv->tp;
 	struct tp_conn		*tc;
 
-	if (len > sizeof(tc->peer))
-		return (NULL);
 	if ((tc = calloc(1, sizeof(*tc))) == NULL)
 		return (NULL);
 	if ((tc->s = hyp_session_new(tp->p, sa, len)) == NULL) {
@@ -142,8 +56,6 @@ conn_new(struct tp_server *srv, const struct sockaddr *sa, socklen_t len)
 	}
 	tc->srv = srv;
 	tc->sid = -1;
-	memcpy(&tc->peer, sa, len);
-	tc->peerlen = len;
 	tp_ipkey_from_sa(sa, &tc->ip);
 	hyp_session_mark(tc->s, HYP_MARK_FIRST_PACKET);
 	TAILQ_INSERT_TAIL(&srv->conns, tc, sentry);
@@ -185,13 +97,32 @@ log_end(struct transport *tp, struct tp_conn *tc, const char *outcome)
 	if (!hyp_log_enabled(lvl))
 		return;
 	hyp_log_session(tp->p, s, lvl, "session end outcome=%s peer=%s "
-	    "user=%s uuid=%s sni=%s alpn=%s reason=\"%s\" backend=%s", outcome,
+	    "user=%s uuid=%s sni=%s alpn=%s reason=\"%s\" backend=%s "
+	    "datagrams_in=%llu bytes_in=%llu datagrams_out=%llu "
+	    "bytes_out=%llu", outcome,
 	    hyp_session_peer_str(s), clean(hyp_session_username(s), u,
 	    sizeof(u)), hyp_session_uuid_str(s) != NULL ?
 	    hyp_session_uuid_str(s) : "-", clean(hyp_session_sni(s), sni,
 	    sizeof(sni)), clean(hyp_session_alpn(s), alpn, sizeof(alpn)),
 	    hyp_session_reason(s), b != NULL ? clean(hyp_backend_id(b), bid,
-	    sizeof(bid)) : "-");
+	    sizeof(bid)) : "-",
+	    (unsigned long long)hyp_session_counter(s, HYP_CTR_PACKETS_IN),
+	    (unsigned long long)hyp_session_counter(s, HYP_CTR_BYTES_IN),
+	    (unsigned long long)hyp_session_counter(s, HYP_CTR_PACKETS_OUT),
+	    (unsigned long long)hyp_session_counter(s, HYP_CTR_BYTES_OUT));
+}
+
+/* Add the connection's datagram counters to the session. */
+static void
+count_datagrams(struct tp_conn *tc)
+{
+	struct hq_conn_stats	st;
+
+	hq_conn_stats(tc->c, &st);
+	hyp_session_count(tc->s, HYP_CTR_BYTES_IN, st.bytes_in);
+	hyp_session_count(tc->s, HYP_CTR_BYTES_OUT, st.bytes_out);
+	hyp_session_count(tc->s, HYP_CTR_PACKETS_IN, st.dgrams_in);
+	hyp_session_count(tc->s, HYP_CTR_PACKETS_OUT, st.dgrams_out);
 }
 
 /* End tc's session with outcome o and free tc. */
@@ -201,12 +132,12 @@ tp_conn_end(struct tp_conn *tc, enum tp_outcome o)
 	struct tp_server	*srv = tc->srv;
 	struct transport	*tp = srv->tp;
 
-	if (tc->c == NULL && tc->state == TP_ST_PENDING) {
-		LIST_REMOVE(tc, hentry);
+	if (tc->state == TP_ST_PENDING)
 		tp->npending--;
-	}
 	unqueue(tp, tc);
 	if (tc->s != NULL) {
+		if (tc->c != NULL)
+			count_datagrams(tc);
 		log_end(tp, tc, tp_outcome_names[o]);
 		if (tp->m.sessions[o] != NULL)
 			hyp_series_add(tp->m.sessions[o], 1);
@@ -233,9 +164,13 @@ refuse(struct transport *tp, enum tp_refusal r)
 	return (-1);
 }
 
-/* hq admit(): apply the limits, create the session, run the accept hook. */
+/*
+ * hq admit(): apply the limits, create the session, run the accept hook;
+ * the record becomes the connection's user pointer.
+ */
 static int
-cb_admit(void *arg, const struct sockaddr *sa, socklen_t len, int validated)
+cb_admit(void *arg, const struct sockaddr *sa, socklen_t len, int validated,
+    void **user)
 {
 	struct tp_server	*srv = arg;
 	struct transport	*tp = srv->tp;
@@ -273,44 +208,24 @@ cb_admit(void *arg, const struct sockaddr *sa, socklen_t len, int validated)
 	}
 	tc->reserved = reserved;
 	tc->state = TP_ST_PENDING;
-	LIST_INSERT_HEAD(&tp->phash[peer_hash(sa)], tc, hentry);
 	tp->npending++;
 	rc = hyp_hook_run(HYP_HOOK_ACCEPT, tc->s, NULL);
 	if (rc == HYP_DENY || rc == HYP_ERROR) {
 		tp_conn_end(tc, TP_OUT_REFUSED);
 		return (refuse(tp, TP_REF_DENIED));
 	}
-	tc->deadline_us = hyp_now_us() + ((uint64_t)tp->set.handshake_ms +
-	    TP_PENDING_SLACK_MS) * 1000;
-	TAILQ_INSERT_TAIL(&tp->pending_q, tc, qentry);
-	tc->queue = 1;
-	tp_deadline_arm(tp);
+	*user = tc;
 	return (0);
 }
 
-/* The record of c: claimed from the pending hash, or made now. */
+/* The record admit() attached to c (NULL: none, or already ended). */
 static struct tp_conn *
-claim(struct tp_server *srv, hq_conn_t *c, int create)
+claim(hq_conn_t *c)
 {
-	struct tp_conn		*tc;
-	const struct sockaddr	*sa;
-	socklen_t		 len;
+	struct tp_conn	*tc;
 
 	if ((tc = hq_conn_user(c)) != NULL)
-		return (tc);
-	if ((sa = hq_conn_peer(c, &len)) == NULL)
-		return (NULL);
-	if ((tc = pending_take(srv, sa)) == NULL && create) {
-		/* Its address changed during the handshake: start afresh. */
-		if ((tc = conn_new(srv, sa, len)) == NULL)
-			return (NULL);
-		if (hyp_hook_run(HYP_HOOK_ACCEPT, tc->s, NULL) == HYP_DENY)
-			tc->deny_pending = 1;
-	}
-	if (tc != NULL) {
 		tc->c = c;
-		hq_conn_set_user(c, tc);
-	}
 	return (tc);
 }
 
@@ -341,10 +256,12 @@ cb_established(hq_conn_t *c, void *arg)
 	if (tp->m.hs_dur != NULL)
 		hyp_series_observe(tp->m.hs_dur,
 		    (double)hq_conn_handshake_ns(c) / 1e9);
-	if ((tc = claim(srv, c, 1)) == NULL) {
+	if ((tc = claim(c)) == NULL) {
 		(void)hq_conn_close(c, TP_CLOSE_OK, "", 0);
 		return (0);
 	}
+	if (tc->state == TP_ST_PENDING)
+		tp->npending--;
 	tc->state = TP_ST_WAIT_CONNECT;
 	if ((v = hq_conn_sni(c)) != NULL && *v != '\0')
 		(void)hyp_session_set_sni(tc->s, v);
@@ -368,7 +285,7 @@ cb_established(hq_conn_t *c, void *arg)
 	tp_frame_init(&tc->fr, hyp_packet_max_size(HYP_PKT_CONNECT));
 	tc->deadline_us = hyp_now_us() + (uint64_t)tp->set.connect_ms * 1000;
 	TAILQ_INSERT_TAIL(&tp->connect_q, tc, qentry);
-	tc->queue = 2;
+	tc->queue = 1;
 	tp_deadline_arm(tp);
 	return (0);
 }
@@ -386,8 +303,6 @@ send_frame(struct tp_conn *tc, uint32_t id, size_t plen, enum tp_outcome o)
 	tc->has_outcome = 1;
 	tc->state = TP_ST_REPLYING;
 	hyp_frame_header_encode(tp->out, (uint32_t)plen, id);
-	hyp_session_count(tc->s, HYP_CTR_BYTES_OUT, len);
-	hyp_session_count(tc->s, HYP_CTR_PACKETS_OUT, 1);
 	n = hq_stream_send(tc->c, tc->sid, tp->out, len, 1);
 	if (n < 0) {
 		close_with(tc, TP_CLOSE_OK, "", TP_OUT_ERROR);
@@ -447,6 +362,24 @@ send_disconnect(struct tp_conn *tc, const char *msg, enum tp_outcome o)
 	    HYP_PKT_SERVER_DISCONNECT : HYP_PKT_DISCONNECT, (size_t)n, o);
 }
 
+/*
+ * Without a referral service nobody issues a ticket, but HYP_HOOK_REFERRAL
+ * still runs (so a plugin may deny the referral) with an extension buffer
+ * whose contents are dropped.
+ */
+static enum hyp_hook_rc
+referral_hook(hyp_session_t *s, hyp_backend_t *b)
+{
+	struct hyp_referral_ext	ext;
+	uint8_t			buf[256];
+
+	memset(&ext, 0, sizeof(ext));
+	ext.buf = buf;
+	ext.cap = sizeof(buf);
+	ext.backend = b;
+	return (hyp_hook_run(HYP_HOOK_REFERRAL, s, &ext));
+}
+
 /* Send ClientReferral to the chosen backend with the referral data. */
 static void
 send_referral(struct tp_conn *tc)
@@ -468,6 +401,7 @@ send_referral(struct tp_conn *tc)
 	rs = hyp_service_get(HYP_REFERRAL_SERVICE, 1, &ctx, NULL);
 	if (rs != NULL && rs->size >= offsetof(struct hyp_referral_v1, issue) +
 	    sizeof(rs->issue) && rs->issue != NULL) {
+		/* The issuer runs HYP_HOOK_REFERRAL with its ticket's extensions. */
 		n = rs->issue(ctx, tc->s, b, data, sizeof(data));
 		if (n < 0 || (size_t)n > sizeof(data)) {
 			hyp_log_session(tp->p, tc->s, HYP_LOG_WARNING,
@@ -476,8 +410,7 @@ send_referral(struct tp_conn *tc)
 			send_disconnect(tc, TP_MSG_ERROR, TP_OUT_ERROR);
 			return;
 		}
-	}
-	if (hyp_hook_run(HYP_HOOK_REFERRAL, tc->s, NULL) == HYP_DENY) {
+	} else if (referral_hook(tc->s, b) == HYP_DENY) {
 		send_disconnect(tc, hyp_session_deny_message(tc->s) != NULL ?
 		    hyp_session_deny_message(tc->s) : TP_MSG_DENY,
 		    TP_OUT_DENIED);
@@ -504,14 +437,22 @@ send_referral(struct tp_conn *tc)
 	send_frame(tc, HYP_PKT_CLIENT_REFERRAL, (size_t)n, TP_OUT_REFERRED);
 }
 
-/* A bad first packet: log it and close without an answer. */
+/*
+ * A bad first packet: log it and close without an answer, with the QUIC
+ * transport error PROTOCOL_VIOLATION and no reason, as the Hytale server
+ * does for framing and decoding errors.
+ */
 static void
 bad_connect(struct tp_conn *tc, int err)
 {
 	hyp_log_session(tc->srv->tp->p, tc->s, HYP_LOG_INFO, "bad Connect "
 	    "from %s: %s", hyp_session_peer_str(tc->s), hyp_strerror(err));
 	tp_frame_free(&tc->fr);
-	close_with(tc, TP_CLOSE_OK, "", TP_OUT_BAD_CONNECT);
+	unqueue(tc->srv->tp, tc);
+	tc->outcome = TP_OUT_BAD_CONNECT;
+	tc->has_outcome = 1;
+	tc->state = TP_ST_CLOSING;
+	(void)hq_conn_close_transport(tc->c, HQ_ERR_PROTOCOL_VIOLATION, "");
 }
 
 /* Record the decision time. */
@@ -549,7 +490,6 @@ connect_done(struct tp_conn *tc)
 		bad_connect(tc, err);
 		return;
 	}
-	hyp_session_count(tc->s, HYP_CTR_PACKETS_IN, 1);
 	hyp_session_mark(tc->s, HYP_MARK_CONNECT_DECODED);
 	rc = hyp_hook_run(HYP_HOOK_CONNECT_DECODED, tc->s, NULL);
 	if (rc == HYP_CONTINUE || rc == HYP_DONE) {
@@ -597,7 +537,6 @@ cb_stream_data(hq_conn_t *c, int64_t sid, const uint8_t *data, size_t len,
 		tc->sid = sid;
 	else if (sid != tc->sid)
 		return (0);
-	hyp_session_count(tc->s, HYP_CTR_BYTES_IN, len);
 	rc = len > 0 ? tp_frame_feed(&tc->fr, data, len, &used) : TP_FRAME_MORE;
 	if (rc < 0)
 		bad_connect(tc, rc);
@@ -643,16 +582,18 @@ cb_closed(hq_conn_t *c, const struct hq_close_info *ci, void *arg)
 	struct tp_conn		*tc;
 	enum tp_outcome		 o;
 
-	if (!ci->handshake_done) {
+	if (!ci->handshake_done && !srv->freeing) {
 		enum tp_hs_outcome h = ci->kind == HQ_CLOSE_HANDSHAKE_TIMEOUT ?
 		    TP_HS_TIMEOUT : TP_HS_FAILED;
 
 		if (tp->m.hs[h] != NULL)
 			hyp_series_add(tp->m.hs[h], 1);
 	}
-	if ((tc = claim(srv, c, 0)) == NULL)
+	if ((tc = claim(c)) == NULL)
 		return;
-	if (tc->has_outcome)
+	if (srv->freeing)
+		o = srv->free_outcome;
+	else if (tc->has_outcome)
 		o = tc->outcome;
 	else if (!ci->handshake_done)
 		o = ci->kind == HQ_CLOSE_HANDSHAKE_TIMEOUT ? TP_OUT_TIMEOUT :
@@ -673,9 +614,6 @@ deadline_fire(hyp_plugin_t *p, void *arg)
 	uint64_t		 now = hyp_now_us();
 
 	(void)p;
-	while ((tc = TAILQ_FIRST(&tp->pending_q)) != NULL &&
-	    tc->deadline_us <= now)
-		tp_conn_end(tc, TP_OUT_TIMEOUT);
 	while ((tc = TAILQ_FIRST(&tp->connect_q)) != NULL &&
 	    tc->deadline_us <= now) {
 		tp_frame_free(&tc->fr);
@@ -684,23 +622,21 @@ deadline_fire(hyp_plugin_t *p, void *arg)
 	tp_deadline_arm(tp);
 }
 
-/* Arm the deadline timer for the earliest deadline, or stop it. */
+/* Arm the deadline timer for the earliest Connect deadline, or stop it. */
 void
 tp_deadline_arm(struct transport *tp)
 {
-	struct tp_conn	*a = TAILQ_FIRST(&tp->pending_q);
-	struct tp_conn	*b = TAILQ_FIRST(&tp->connect_q);
+	struct tp_conn	*a = TAILQ_FIRST(&tp->connect_q);
 	uint64_t	 d, now;
 
 	if (tp->deadline == NULL &&
 	    (tp->deadline = hyp_timer_new(tp->p, deadline_fire, tp)) == NULL)
 		return;
-	if (a == NULL && b == NULL) {
+	if (a == NULL) {
 		hyp_timer_stop(tp->deadline);
 		return;
 	}
-	d = a == NULL ? b->deadline_us : b == NULL ? a->deadline_us :
-	    (a->deadline_us < b->deadline_us ? a->deadline_us : b->deadline_us);
+	d = a->deadline_us;
 	now = hyp_now_us();
 	hyp_timer_start(tp->deadline, d > now ? (d - now) / 1000 + 1 : 1, 0);
 }
@@ -751,6 +687,7 @@ tp_server_new(struct transport *tp, const struct tp_settings *set,
 	cfg.tp.max_streams_bidi = set->max_streams_bidi;
 	cfg.tp.max_stream_data = set->max_stream_data;
 	cfg.tp.max_data = set->max_data;
+	cfg.tp.max_udp_payload = set->max_udp_payload;
 	cfg.tp.disable_migration = 1;
 	cfg.max_conns = (size_t)set->lim.max_connections +
 	    set->lim.max_half_open;
@@ -758,6 +695,12 @@ tp_server_new(struct transport *tp, const struct tp_settings *set,
 	cfg.retry_threshold = set->retry_threshold;
 	cfg.token_key = token_key;
 	cfg.reset_secret = reset_secret;
+	cfg.reset_rate = set->reset_rate;
+	cfg.reset_burst = set->reset_burst;
+	if (set->new_token_ms == 0)
+		cfg.no_new_token = 1;
+	else
+		cfg.new_token_lifetime_s = set->new_token_ms / 1000;
 	cfg.cb.admit = cb_admit;
 	cfg.cb.established = cb_established;
 	cfg.cb.stream_data = cb_stream_data;
@@ -774,7 +717,11 @@ tp_server_new(struct transport *tp, const struct tp_settings *set,
 	return (0);
 }
 
-/* End every session of srv with outcome, then free the endpoint. */
+/*
+ * End every session of srv with outcome and free the endpoint: lib/quic
+ * calls closed() for each connection it still holds; anything left after
+ * that (none expected) is ended here.
+ */
 void
 tp_server_free(struct tp_server *srv, const char *outcome)
 {
@@ -788,9 +735,14 @@ tp_server_free(struct tp_server *srv, const char *outcome)
 			o = (enum tp_outcome)i;
 	if (srv->hq != NULL)
 		tp_metrics_stats(tp, hq_server_stats(srv->hq), &srv->last);
-	while ((tc = TAILQ_FIRST(&srv->conns)) != NULL)
-		tp_conn_end(tc, o);
+	srv->freeing = 1;
+	srv->free_outcome = o;
 	hq_server_free(srv->hq);
+	srv->hq = NULL;
+	while ((tc = TAILQ_FIRST(&srv->conns)) != NULL) {
+		tc->c = NULL;
+		tp_conn_end(tc, o);
+	}
 	free(srv);
 }
 

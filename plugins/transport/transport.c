@@ -80,17 +80,14 @@ tp_load(hyp_plugin_t *p, const void *conf)
 {
 	struct transport	*tp;
 	char			 err[512];
-	int			 rc, i;
+	int			 rc;
 
 	if ((tp = calloc(1, sizeof(*tp))) == NULL)
 		return (HYP_ENOMEM);
 	tp->p = p;
 	tp->conf = conf;
 	TAILQ_INIT(&tp->old);
-	TAILQ_INIT(&tp->pending_q);
 	TAILQ_INIT(&tp->connect_q);
-	for (i = 0; i < TP_PHASH; i++)
-		LIST_INIT(&tp->phash[i]);
 	hyp_plugin_set_ctx(p, tp);
 	if (sodium_init() < 0) {
 		rc = HYP_ENOMEM;

@@ -33,6 +33,12 @@ struct tp_conf_listener {
 	int		*dual_stack;
 };
 
+/** stateless_reset: as loaded. */
+struct tp_conf_reset {
+	uint32_t	*rate;
+	uint32_t	*burst;
+};
+
 /** admission: as loaded. */
 struct tp_conf_admission {
 	uint32_t	*rate;
@@ -58,7 +64,10 @@ struct tp_conf {
 	uint32_t		*max_streams_bidi;
 	uint32_t		*max_stream_data;
 	uint32_t		*max_data;
+	uint32_t		*max_udp_payload;
 	struct tp_conf_admission *admission;
+	struct tp_conf_reset	*stateless_reset;
+	char			*new_token_lifetime;
 	char			*retry;
 	uint32_t		*retry_threshold;
 	char			*no_route_message;
@@ -91,6 +100,10 @@ struct tp_settings {
 	uint32_t		 max_streams_bidi;
 	uint32_t		 max_stream_data;
 	uint32_t		 max_data;
+	uint32_t		 max_udp_payload;
+	uint32_t		 reset_rate;	/* stateless resets (and VN) /s */
+	uint32_t		 reset_burst;
+	uint32_t		 new_token_ms;	/* 0: issue no NEW_TOKEN */
 	struct tp_limits	 lim;
 	enum hq_retry_policy	 retry;
 	uint32_t		 retry_threshold;
@@ -219,7 +232,7 @@ void	tp_metrics_stats(struct transport *tp, const struct hq_stats *now,
 /* ---- pipeline.c / transport.c ---- */
 
 enum tp_state {
-	TP_ST_PENDING = 0,	/* admitted, handshake in progress */
+	TP_ST_PENDING = 0,	/* admitted, handshake in progress (npending) */
 	TP_ST_WAIT_CONNECT,	/* handshake done, reading Connect */
 	TP_ST_REPLYING,		/* answer queued, closing after flush */
 	TP_ST_CLOSING		/* closed by us, waiting for closed() */
@@ -230,12 +243,10 @@ struct tp_server;
 /** One client connection from admission to closed(). */
 struct tp_conn {
 	struct tp_server	*srv;
-	hq_conn_t		*c;		/* NULL while pending */
+	hq_conn_t		*c;		/* set at its first callback */
 	hyp_session_t		*s;
 	struct tp_ipkey		 ip;
 	int			 reserved;	/* holds a per-IP slot */
-	struct sockaddr_storage	 peer;
-	socklen_t		 peerlen;
 	enum tp_state		 state;
 	int			 deny_pending;
 	int64_t			 sid;		/* first client bidi, or -1 */
@@ -244,11 +255,10 @@ struct tp_conn {
 	int			 has_outcome;
 	uint8_t			*rest;		/* unsent reply bytes */
 	size_t			 restlen;
-	uint64_t		 deadline_us;
-	int			 queue;		/* 0 none, 1 pending, 2 connect */
+	uint64_t		 deadline_us;	/* Connect deadline */
+	int			 queue;		/* 1: in connect_q */
 	TAILQ_ENTRY(tp_conn)	 qentry;
 	TAILQ_ENTRY(tp_conn)	 sentry;	/* in srv->conns */
-	LIST_ENTRY(tp_conn)	 hentry;	/* pending hash */
 };
 TAILQ_HEAD(tp_conn_list, tp_conn);
 
@@ -261,11 +271,11 @@ struct tp_server {
 	unsigned		 nconns;
 	int			 draining;	/* replaced by a reload */
 	uint64_t		 drain_deadline_us;
+	int			 freeing;	/* in tp_server_free() */
+	enum tp_outcome		 free_outcome;
 	TAILQ_ENTRY(tp_server)	 entry;
 };
 TAILQ_HEAD(tp_server_list, tp_server);
-
-#define TP_PHASH	1024
 
 struct tp_connector;
 
@@ -277,10 +287,9 @@ struct transport {
 	struct tp_server	*cur;
 	struct tp_server_list	 old;		/* draining after a reload */
 	struct tp_iptable	 ipt;
-	LIST_HEAD(, tp_conn)	 phash[TP_PHASH];
-	unsigned		 npending;
+	unsigned		 npending;	/* admitted, handshaking */
 	unsigned		 nconns;	/* every tp_conn */
-	struct tp_conn_list	 pending_q, connect_q;
+	struct tp_conn_list	 connect_q;
 	hyp_timer_t		*deadline;
 	hyp_timer_t		*tick;
 	uint8_t			 token_key[HQ_SECRET_LEN];

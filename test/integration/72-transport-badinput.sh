@@ -3,11 +3,14 @@
 # probe keeps succeeding (one before the first step and after every step).
 #
 # The proxy: transport (retry never, max_half_open 100, handshake_timeout
-# 2s, connect_timeout 1s, per-IP limits lifted so that the global half-open
-# cap is what 127.0.0.1 runs into) + testroute (refer, dumping the metrics).
+# 2s, connect_timeout 1s, per-IP rate lifted and max_per_ip equal to the
+# half-open cap, which is checked first, so the global half-open cap is what
+# 127.0.0.1 runs into, while a leaked per-IP slot would refuse the good
+# probes afterwards) + testroute (refer, dumping the metrics).
 # The good probe expects a ClientReferral (exit 10).
 #
 # Covers:
+#  - the session end line carries the connection's datagram counters
 #  - empty, 1-byte and 20-byte datagrams: no reply
 #  - long headers with broken fields (CID length 255, truncated, unknown
 #    CIDs for Handshake/0-RTT, Retry from a client, length/token overflow):
@@ -16,8 +19,8 @@
 #  - version 0x1a2a3a4a: Version Negotiation with our CIDs swapped, listing
 #    version 1; counted in the VN metric
 #  - 300 random short headers: stateless resets arrive, at most
-#    burst + rate × seconds (lib/quic defaults 20 and 10/s), as counted by
-#    the peer and by the metric
+#    burst + rate × seconds (stateless_reset: {rate: 4, burst: 12}, written
+#    into the configuration below), as counted by the peer and by the metric
 #  - 1000 half-open handshakes from 1000 ports, never continued: at most
 #    100 get a handshake reply, most of the rest (≥ 500: UDP may drop some)
 #    are refused statelessly; the half-open gauge
@@ -26,11 +29,15 @@
 #    costs well under 100 kB (ngtcp2 conn + GnuTLS session + buffers), so
 #    100 of them plus a ~10 MB daemon fit with a wide margin, while an
 #    uncapped 1000 or a per-attempt leak would not; after the handshake
-#    timeout the gauge returns to 0
-#  - a Connect frame declaring 2^31 bytes: closed, outcome bad-connect
+#    timeout the gauge returns to 0, every admitted one ends as a session
+#    with outcome timeout (lib/quic's closed() guarantee) and its per-IP
+#    slot is back (the next good probe needs one)
+#  - a Connect frame declaring 2^31 bytes: closed with the QUIC transport
+#    error PROTOCOL_VIOLATION (0x0a), outcome bad-connect
 #  - a Connect split over one-byte STREAM frames: still decoded (referral)
 #  - no Connect before connect_timeout (1 s): closed with application code 4
-#  - a first packet that is not Connect (id 2): closed, outcome bad-connect
+#  - a first packet that is not Connect (id 2): closed with
+#    PROTOCOL_VIOLATION, outcome bad-connect
 #  - the daemon stays up throughout and stops cleanly (exit 0)
 set -eu
 . "$top_srcdir/test/integration/lib.sh"
@@ -39,8 +46,8 @@ it_setup
 need_transport
 
 CAP=100
-RESET_BURST=20
-RESET_RATE=10
+RESET_BURST=12
+RESET_RATE=4
 
 C="$T/bad"
 tp_conf "$C" refer
@@ -48,10 +55,13 @@ cat >>"$C/transport.in" <<EOF
 retry: never
 handshake_timeout: 2s
 connect_timeout: 1s
+stateless_reset:
+  rate: $RESET_RATE
+  burst: $RESET_BURST
 admission:
   rate: 1000000
   burst: 1000000
-  max_per_ip: 1000000
+  max_per_ip: $CAP
   max_half_open: $CAP
 EOF
 cat >>"$C/conf.d/20-testroute.yaml" <<EOF
@@ -89,6 +99,18 @@ junk()
 }
 
 good start
+# The session's counters are the connection's datagrams (both ways at
+# least a padded Initial of 1200 bytes and more than one datagram).
+wait_for_count 'session end outcome=referred' 1 "$T/bad.log" 5 ||
+    fail "good probe 1: no referred session end"
+line=$(grep 'session end outcome=referred' "$T/bad.log" | head -n 1)
+for k in datagrams_in datagrams_out bytes_in bytes_out; do
+	v=$(echo "$line" | sed -n "s/.* $k=\([0-9]*\).*/\1/p")
+	case $k in datagrams_*) min=2 ;; *) min=1200 ;; esac
+	[ -n "$v" ] && [ "$v" -ge "$min" ] ||
+	    fail "session end: $k is '${v}', expected at least $min: $line"
+done
+ok "session counters: ${line#*backend=* }"
 
 junk tiny --window 300 "127.0.0.1:$P" --empty --one-byte --twenty-bytes
 for w in empty one-byte twenty-bytes; do
@@ -181,13 +203,24 @@ while [ "$(metric "$M" hyprox_transport_half_open)" != 0 ]; do
 	    fail "half-open gauge still $(metric "$M" hyprox_transport_half_open) 5 s after the hold"
 	sleep 0.05
 done
-ok "1000 half-open: $hs answered (cap $CAP), $refused refused, gauge max $maxho, VmRSS $rss0 → max $maxrss kB (bound $RSS_MAX)"
+n=0
+while :; do
+	to=$(metric "$M" 'hyprox_transport_sessions_total{outcome="timeout"}')
+	to=${to%.*}
+	[ "$to" -lt "$hs" ] || break
+	n=$((n + 1))
+	[ "$n" -lt 100 ] ||
+	    fail "half-open: $to timeout sessions, expected at least $hs"
+	sleep 0.05
+done
+ok "1000 half-open: $hs answered (cap $CAP), $to ended as timeout, $refused refused, gauge max $maxho, VmRSS $rss0 → max $maxrss kB (bound $RSS_MAX)"
 good "1000 half-open handshakes"
 
 # ---- Connect frames ----
 run_probe huge --json -t 5s --raw-first 000000800000000000 "127.0.0.1:$P"
 case $RC in 12 | 13) ;; *) fail "Connect declaring 2^31 bytes: exit $RC, expected 12 or 13" ;; esac
-expect_fgrep '"close":{"by":"peer"' "$T/huge.out" "2^31 Connect: the proxy closed"
+expect_fgrep '"close":{"by":"peer","app":false,"code":10,' "$T/huge.out" \
+    "2^31 Connect: the proxy closed with PROTOCOL_VIOLATION"
 wait_for_count 'session end outcome=bad-connect' 1 "$T/bad.log" 5 ||
     fail "2^31 Connect: no bad-connect session end"
 good "a Connect declaring 2^31 bytes"
@@ -207,8 +240,9 @@ good "no Connect"
 
 run_probe notconnect --json -t 5s --raw-first 010000000200000000 "127.0.0.1:$P"
 case $RC in 12 | 13) ;; *) fail "non-Connect first packet: exit $RC, expected 12 or 13" ;; esac
-expect_fgrep '"close":{"by":"peer"' "$T/notconnect.out" \
-    "non-Connect first packet: the proxy closed"
+expect_fgrep '"close":{"by":"peer","app":false,"code":10,' \
+    "$T/notconnect.out" \
+    "non-Connect first packet: the proxy closed with PROTOCOL_VIOLATION"
 wait_for_count 'session end outcome=bad-connect' 2 "$T/bad.log" 5 ||
     fail "non-Connect first packet: no second bad-connect session end"
 good "a non-Connect first packet"

@@ -3,7 +3,9 @@
  * event_base over loopback.  Handshake (ALPN, SNI, client-cert fingerprint),
  * 100 KB echo through small windows and send buffers, Retry and NEW_TOKEN,
  * application close, handshake timeout, server verification (pin, SAN, CA
- * file, insecure), uni streams, DATAGRAM, and bad datagrams.
+ * file, insecure), uni streams, DATAGRAM, and bad datagrams; transport
+ * error close, admission binding (admit()'s user pointer and the closed()
+ * guarantee), per-connection counters and max_udp_payload.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,7 +30,8 @@
 enum srv_mode {
 	SRV_ECHO = 0,		/* echo every bidi stream */
 	SRV_CLOSE5,		/* on data: send "bye", close app 5 + flush */
-	SRV_UNI2		/* on established: open 2 uni streams */
+	SRV_UNI2,		/* on established: open 2 uni streams */
+	SRV_PV			/* on data: transport close PROTOCOL_VIOLATION */
 };
 
 struct tsrv {
@@ -49,6 +52,14 @@ struct tsrv {
 	int		 fin_sent;
 	int		 dgram_rx;
 	uint64_t	 echoed;
+	/* admission binding */
+	int		 admits;
+	int		 user_ok;	/* established() saw the admit pointer */
+	int		 closed_user;	/* closed() calls that saw it */
+	enum hq_close_kind close_kind;
+	int		 close_app;
+	uint64_t	 close_code;
+	struct hq_conn_stats cst;	/* of the last closed connection */
 };
 
 struct tcli {
@@ -177,6 +188,8 @@ srv_established(hq_conn_t *c, void *arg)
 		ts->have_fp = 1;
 	}
 	ts->validated = hq_conn_validation(c);
+	if (ts->admits > 0 && hq_conn_user(c) == (void *)&ts->admits)
+		ts->user_ok++;
 	if (ts->mode == SRV_UNI2) {
 		ck_assert_int_eq(hq_stream_open_uni(c, &sid), 0);
 		ck_assert_int_eq(hq_stream_send(c, sid, "chunks", 6, 1), 6);
@@ -195,6 +208,13 @@ srv_stream_data(hq_conn_t *c, int64_t sid, const uint8_t *data, size_t len,
 	if (ts->mode == SRV_CLOSE5) {
 		ck_assert_int_eq(hq_stream_send(c, sid, "bye", 3, 0), 3);
 		ck_assert_int_eq(hq_conn_close(c, 5, BYE, HQ_CLOSE_FLUSH), 0);
+		return (0);
+	}
+	if (ts->mode == SRV_PV) {
+		ck_assert_int_eq(hq_conn_close_transport(c,
+		    HQ_ERR_PROTOCOL_VIOLATION, ""), 0);
+		/* A second close request is ignored. */
+		ck_assert_int_eq(hq_conn_close(c, 0, "late", 0), 0);
 		return (0);
 	}
 	ts->sid = sid;
@@ -230,10 +250,31 @@ srv_closed(hq_conn_t *c, const struct hq_close_info *ci, void *arg)
 {
 	struct tsrv	*ts = arg;
 
-	(void)ci;
 	ts->closed++;
+	ts->close_kind = ci->kind;
+	ts->close_app = ci->app;
+	ts->close_code = ci->error_code;
+	hq_conn_stats(c, &ts->cst);
+	if (ts->admits > 0 && hq_conn_user(c) == (void *)&ts->admits)
+		ts->closed_user++;
 	if (ts->conn == c)
 		ts->conn = NULL;
+}
+
+/* admit() that accepts and binds the connection to &ts->admits. */
+static int
+srv_admit(void *arg, const struct sockaddr *peer, socklen_t len,
+    int validated, void **user)
+{
+	struct tsrv	*ts = arg;
+
+	(void)peer;
+	(void)len;
+	(void)validated;
+	ck_assert_ptr_null(*user);
+	ts->admits++;
+	*user = &ts->admits;
+	return (0);
 }
 
 /* A server config on 127.0.0.1:0 with the echo callbacks. */
@@ -1018,11 +1059,13 @@ END_TEST
 
 /* Admission callback that refuses everything. */
 static int
-refuse_all(void *arg, const struct sockaddr *peer, socklen_t len, int validated)
+refuse_all(void *arg, const struct sockaddr *peer, socklen_t len, int validated,
+    void **user)
 {
 	(void)arg;
 	(void)len;
 	(void)validated;
+	*user = arg;	/* must not stick: refused */
 	ck_assert_int_eq(peer->sa_family, AF_INET);
 	return (-1);
 }
@@ -1091,6 +1134,206 @@ START_TEST(test_dual_stack)
 }
 END_TEST
 
+START_TEST(test_close_transport)
+{
+	struct event_base	*b = new_base();
+	struct hq_server_config	 scfg;
+	struct hq_client_config	 ccfg;
+	struct tsrv		 ts;
+	struct tcli		 tc;
+
+	memset(&ts, 0, sizeof(ts));
+	srv_config(&scfg, &ts);
+	ts.mode = SRV_PV;
+	srv_start(b, &scfg, &ts);
+	cli_config(&ccfg, &tc, &ts);
+	tc.send_hello = 1;
+	ck_assert_int_eq(hq_client_new(b, &ccfg, &tc.cl), 0);
+	ck_assert(run(b, &tc.closed, 5000));
+	ck_assert_int_eq(tc.kind, HQ_CLOSE_PEER);
+	ck_assert_int_eq(tc.app, 0);
+	ck_assert_uint_eq(tc.code, HQ_ERR_PROTOCOL_VIOLATION);
+	ck_assert_str_eq(tc.reason, "");
+	ck_assert(tc.hs_done_at_close);
+	ck_assert(run(b, &ts.closed, 2000));
+	ck_assert_int_eq(ts.close_kind, HQ_CLOSE_LOCAL);
+	ck_assert_int_eq(ts.close_app, 0);
+	ck_assert_uint_eq(ts.close_code, HQ_ERR_PROTOCOL_VIOLATION);
+	hq_client_free(tc.cl);
+	srv_stop(&ts);
+	event_base_free(b);
+}
+END_TEST
+
+START_TEST(test_admit_user_close_all_free)
+{
+	struct event_base	*b = new_base();
+	struct hq_server_config	 scfg;
+	struct hq_client_config	 ccfg;
+	struct tsrv		 ts;
+	struct tcli		 tc, tc2;
+
+	memset(&ts, 0, sizeof(ts));
+	srv_config(&scfg, &ts);
+	scfg.cb.admit = srv_admit;
+	srv_start(b, &scfg, &ts);
+
+	/* hq_server_close_all(): closed() with the admit pointer. */
+	cli_config(&ccfg, &tc, &ts);
+	ck_assert_int_eq(hq_client_new(b, &ccfg, &tc.cl), 0);
+	ck_assert(run(b, &ts.established, 5000));
+	ck_assert_int_eq(ts.admits, 1);
+	ck_assert_int_eq(ts.user_ok, 1);
+	hq_server_close_all(ts.srv, 7, "draining");
+	ck_assert(run(b, &ts.closed, 2000));
+	ck_assert_int_eq(ts.closed_user, 1);
+	ck_assert_int_eq(ts.close_kind, HQ_CLOSE_LOCAL);
+	ck_assert_int_eq(ts.close_app, 1);
+	ck_assert_uint_eq(ts.close_code, 7);
+	ck_assert(run(b, &tc.closed, 2000));
+	ck_assert_uint_eq(tc.code, 7);
+	hq_client_free(tc.cl);
+
+	/* hq_server_free() with an open connection: closed() still comes. */
+	ts.established = ts.closed = ts.closed_user = 0;
+	cli_config(&ccfg, &tc2, &ts);
+	ck_assert_int_eq(hq_client_new(b, &ccfg, &tc2.cl), 0);
+	ck_assert(run(b, &ts.established, 5000));
+	ck_assert_int_eq(ts.admits, 2);
+	ck_assert_int_eq(ts.user_ok, 2);
+	srv_stop(&ts);
+	ck_assert_int_eq(ts.closed, 1);
+	ck_assert_int_eq(ts.closed_user, 1);
+	ck_assert_int_eq(ts.close_kind, HQ_CLOSE_LOCAL);
+	hq_client_free(tc2.cl);
+	event_base_free(b);
+}
+END_TEST
+
+/* Send one Initial from a client that then vanishes. */
+static void
+vanishing_client(struct event_base *b, struct tsrv *ts)
+{
+	struct hq_client_config	ccfg;
+	struct tcli		tc;
+
+	cli_config(&ccfg, &tc, ts);
+	ck_assert_int_eq(hq_client_new(b, &ccfg, &tc.cl), 0);
+	/* hq_client_new() wrote the first Initial already. */
+	ck_assert_uint_ge(hq_client_stats(tc.cl)->dgrams_out, 1);
+	hq_client_free(tc.cl);
+}
+
+START_TEST(test_admit_handshake_timeout_and_free)
+{
+	struct event_base	*b = new_base();
+	struct hq_server_config	 scfg;
+	struct tsrv		 ts;
+	const struct hq_stats	*st;
+
+	memset(&ts, 0, sizeof(ts));
+	srv_config(&scfg, &ts);
+	scfg.cb.admit = srv_admit;
+	scfg.tp.handshake_timeout_ms = 300;
+	srv_start(b, &scfg, &ts);
+	st = hq_server_stats(ts.srv);
+
+	/* Half-open until the handshake timeout: closed() sees the pointer. */
+	vanishing_client(b, &ts);
+	ck_assert(run(b, &ts.closed, 3000));
+	ck_assert_int_eq(ts.admits, 1);
+	ck_assert_int_eq(ts.closed_user, 1);
+	ck_assert_int_eq(ts.close_kind, HQ_CLOSE_HANDSHAKE_TIMEOUT);
+	ck_assert_int_eq(ts.established, 0);
+	ck_assert_uint_eq(st->conns_active, 0);
+	ck_assert_uint_eq(st->conns_half_open, 0);
+	ck_assert_uint_ge(ts.cst.dgrams_in, 1);
+	ck_assert_uint_ge(ts.cst.bytes_in, 1200);
+	ck_assert_uint_ge(ts.cst.dgrams_out, 1);
+
+	/* Half-open when the server is freed: closed() still comes. */
+	ts.admits = ts.closed = ts.closed_user = 0;
+	vanishing_client(b, &ts);
+	ck_assert(run(b, &ts.admits, 2000));
+	ck_assert_uint_eq(st->conns_half_open, 1);
+	ck_assert_int_eq(ts.closed, 0);
+	srv_stop(&ts);
+	ck_assert_int_eq(ts.closed, 1);
+	ck_assert_int_eq(ts.closed_user, 1);
+	ck_assert_int_eq(ts.close_kind, HQ_CLOSE_LOCAL);
+	event_base_free(b);
+}
+END_TEST
+
+/*
+ * Echo 100 KB with the given payload limits; check the counters.  Returns
+ * the largest datagram the server sent.
+ */
+static uint64_t
+echo_payload(size_t srv_max, size_t cli_max, size_t bound)
+{
+	struct event_base	*b = new_base();
+	struct hq_server_config	 scfg;
+	struct hq_client_config	 ccfg;
+	struct tsrv		 ts;
+	struct tcli		 tc;
+	struct hq_conn_stats	 cs;
+	const struct hq_stats	*es;
+	uint64_t		 largest;
+
+	memset(&ts, 0, sizeof(ts));
+	srv_config(&scfg, &ts);
+	scfg.tp.max_udp_payload = srv_max;
+	srv_start(b, &scfg, &ts);
+	cli_config(&ccfg, &tc, &ts);
+	ccfg.tp.max_udp_payload = cli_max;
+	tc.send_echo = 1;
+	ck_assert_int_eq(hq_client_new(b, &ccfg, &tc.cl), 0);
+	ck_assert(run(b, &tc.done, 10000));
+	ck_assert_uint_eq(tc.recvd, ECHO_TOTAL);
+	ck_assert(!tc.mismatch);
+	/* The client's only connection saw every datagram of its endpoint. */
+	hq_conn_stats(hq_client_conn(tc.cl), &cs);
+	es = hq_client_stats(tc.cl);
+	ck_assert_uint_eq(cs.dgrams_in, es->dgrams_in);
+	ck_assert_uint_eq(cs.bytes_in, es->bytes_in);
+	ck_assert_uint_eq(cs.dgrams_out, es->dgrams_out);
+	ck_assert_uint_eq(cs.bytes_out, es->bytes_out);
+	ck_assert_uint_gt(cs.bytes_in, ECHO_TOTAL);
+	ck_assert_uint_le(cs.max_dgram_in, bound);
+	ck_assert_uint_le(cs.max_dgram_out, bound);
+	ck_assert_uint_ge(cs.max_dgram_out, 1200);	/* padded Initial */
+	ck_assert_int_eq(hq_conn_close(hq_client_conn(tc.cl), 0, "", 0), 0);
+	ck_assert(run(b, &ts.closed, 2000));
+	ck_assert_uint_gt(ts.cst.bytes_out, ECHO_TOTAL);
+	ck_assert_uint_gt(ts.cst.dgrams_in, 20);
+	ck_assert_uint_le(ts.cst.dgrams_in, hq_server_stats(ts.srv)->dgrams_in);
+	ck_assert_uint_le(ts.cst.max_dgram_out, bound);
+	ck_assert_uint_le(ts.cst.max_dgram_in, bound);
+	fprintf(stderr, "check_quic: max_udp_payload srv %zu cli %zu: largest "
+	    "datagram out %llu (server), %llu (client)\n", srv_max, cli_max,
+	    (unsigned long long)ts.cst.max_dgram_out,
+	    (unsigned long long)cs.max_dgram_out);
+	largest = ts.cst.max_dgram_out;
+	hq_client_free(tc.cl);
+	srv_stop(&ts);
+	event_base_free(b);
+	return (largest);
+}
+
+START_TEST(test_conn_stats_udp_payload)
+{
+	/* Defaults (1472): ngtcp2's path MTU probes go beyond 1250. */
+	ck_assert_uint_gt(echo_payload(0, 0, 1472), 1250);
+	/* Our own send limit, both ways. */
+	echo_payload(1250, 1250, 1250);
+	/* The advertised limit: the server's default is bigger. */
+	echo_payload(0, 1200, 1200);
+	/* Out-of-range values are clamped (1200 .. 65527). */
+	echo_payload(100, 100, 1200);
+}
+END_TEST
+
 static Suite *
 quic_suite(void)
 {
@@ -1111,6 +1354,10 @@ quic_suite(void)
 	tcase_add_test(tc, test_bad_datagrams);
 	tcase_add_test(tc, test_admission_refused);
 	tcase_add_test(tc, test_dual_stack);
+	tcase_add_test(tc, test_close_transport);
+	tcase_add_test(tc, test_admit_user_close_all_free);
+	tcase_add_test(tc, test_admit_handshake_timeout_and_free);
+	tcase_add_test(tc, test_conn_stats_udp_payload);
 	suite_add_tcase(s, tc);
 	return (s);
 }

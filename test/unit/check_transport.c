@@ -89,6 +89,10 @@ START_TEST(conf_defaults)
 	    "No server is available for you right now.");
 	ck_assert_ptr_null(s.token_key);
 	ck_assert_ptr_null(s.reset_secret);
+	ck_assert_uint_eq(s.max_udp_payload, 1472);
+	ck_assert_uint_eq(s.reset_rate, 10);
+	ck_assert_uint_eq(s.reset_burst, 20);
+	ck_assert_uint_eq(s.new_token_ms, 3600000);
 }
 END_TEST
 
@@ -110,8 +114,15 @@ START_TEST(conf_full)
 	    " max_connections: 20}\n"
 	    "retry: always\nretry_threshold: 50\n"
 	    "no_route_message: Go away\n"
-	    "token_key: env:TK\nreset_secret: file:reset.key\n",
+	    "token_key: env:TK\nreset_secret: file:reset.key\n"
+	    "max_udp_payload: 1350\n"
+	    "stateless_reset: {rate: 3, burst: 7}\n"
+	    "new_token_lifetime: 0\n",
 	    &s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.max_udp_payload, 1350);
+	ck_assert_uint_eq(s.reset_rate, 3);
+	ck_assert_uint_eq(s.reset_burst, 7);
+	ck_assert_uint_eq(s.new_token_ms, 0);
 	ck_assert_uint_eq(s.nlisten, 2);
 	ck_assert_uint_eq(s.listen[0].port, 0);
 	ck_assert_int_eq(s.listen[1].dual_stack, 1);
@@ -137,6 +148,7 @@ START_TEST(conf_unknown_key)
 	ck_assert_ptr_null(c);
 	ck_assert_int_ne(load_text("admission: {rat: 1}\n", &c), 0);
 	ck_assert_int_ne(load_text("max_data: 12abc\n", &c), 0);
+	ck_assert_int_ne(load_text("stateless_reset: {rates: 1}\n", &c), 0);
 }
 END_TEST
 
@@ -170,6 +182,13 @@ static const struct {
 	{ "admission: {max_half_open: 10}\n", "retry_threshold: " },
 	{ "token_key: hunter2hunter2hunter2\n", "token_key: " },
 	{ "reset_secret: abc\n", "reset_secret: " },
+	{ "max_udp_payload: 1199\n", "max_udp_payload: " },
+	{ "max_udp_payload: 65528\n", "max_udp_payload: " },
+	{ "stateless_reset: {rate: 0}\n", "stateless_reset.rate: " },
+	{ "stateless_reset: {burst: 0}\n", "stateless_reset.burst: " },
+	{ "new_token_lifetime: 500ms\n", "new_token_lifetime: " },
+	{ "new_token_lifetime: 8d\n", "new_token_lifetime: " },
+	{ "new_token_lifetime: 200h\n", "new_token_lifetime: " },
 };
 
 START_TEST(conf_bad)
