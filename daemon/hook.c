@@ -50,6 +50,8 @@ static const char *const hypd_hook_names[HYP_HOOK__COUNT] = {
 	[HYP_HOOK_SESSION_END] = "session-end",
 	[HYP_HOOK_PACKET] = "packet",
 	[HYP_HOOK_RELOAD] = "reload",
+	[HYP_HOOK_AUDIT] = "audit",
+	[HYP_HOOK_PLUGIN_STATE] = "plugin-state",
 };
 
 static int	hypd_hook_before(const struct hypd_hook_ent *,

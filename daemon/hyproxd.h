@@ -198,6 +198,11 @@ void	hypd_metrics_release(hyp_plugin_t *p);
 /** Free the whole registry (tests, exit). */
 void	hypd_metrics_reset(void);
 
+/* ---- ready.c ---- */
+
+/** Drop the readiness checks p registered. */
+void	hypd_ready_release(hyp_plugin_t *p);
+
 /* ---- core.c: the one core object ---- */
 
 struct hypd_core {

@@ -17,6 +17,15 @@ static void	(*drain_cb)(void);
 /* Plugins removed by a reload that are still draining. */
 static struct hypd_plugin_list retiring = TAILQ_HEAD_INITIALIZER(retiring);
 
+/* Tell HYP_HOOK_PLUGIN_STATE handlers (the tracer) what a plugin did. */
+static void
+plugin_event(const char *name, const char *state, const char *detail)
+{
+	struct hyp_plugin_event	ev = { name, state, detail };
+
+	(void)hyp_hook_run(HYP_HOOK_PLUGIN_STATE, NULL, &ev);
+}
+
 /* Whether name is listed in optional_plugins. */
 static int
 is_optional(const struct hypd_core_conf *c, const char *name)
@@ -119,6 +128,7 @@ entry_open(const struct hypd_core_conf *c, const struct hypd_conf_entry *e,
 		    HYP_LOG_ERR, "plugin '%s' (%s) refused: %s%s", e->name,
 		    e->file, why, is_optional(c, e->name) ?
 		    " (optional: skipped)" : "");
+		plugin_event(e->name, "refused", why);
 		return (is_optional(c, e->name) ? 1 : rc);
 	}
 	p->optional = is_optional(c, e->name);
@@ -165,6 +175,7 @@ release(hyp_plugin_t *p)
 	hypd_hook_release(p);
 	hypd_service_release(p);
 	hypd_metrics_release(p);
+	hypd_ready_release(p);
 	hypd_event_release(p);
 }
 
@@ -173,6 +184,7 @@ static void
 unload_one(hyp_plugin_t *p)
 {
 	if (p->state >= HYPD_PL_LOADED) {
+		plugin_event(p->name, "unloaded", NULL);
 		hypd_session_release(p);
 		if (p->d.unload != NULL)
 			p->d.unload(p);
@@ -193,6 +205,7 @@ hypd_set_load(struct hypd_plugin_list *l)
 		rc = p->d.load != NULL ? p->d.load(p, p->conf) : 0;
 		if (rc == 0) {
 			p->state = HYPD_PL_LOADED;
+			plugin_event(p->name, "loaded", NULL);
 			continue;
 		}
 		hyp_log(NULL, p->optional ? HYP_LOG_WARNING : HYP_LOG_ERR,
@@ -200,6 +213,7 @@ hypd_set_load(struct hypd_plugin_list *l)
 		    p->conf_file, hyp_strerror(rc), p->optional ?
 		    " (optional: skipped)" : "");
 		opt = p->optional;
+		plugin_event(p->name, "refused", "load() failed");
 		release(p);
 		TAILQ_REMOVE(l, p, entry);
 		hypd_plugin_close(p);
@@ -224,6 +238,7 @@ hypd_set_start(struct hypd_plugin_list *l)
 			p->state = HYPD_PL_STARTED;
 			hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' %s started",
 			    p->name, p->d.version != NULL ? p->d.version : "");
+			plugin_event(p->name, "started", NULL);
 			continue;
 		}
 		hyp_log(NULL, p->optional ? HYP_LOG_WARNING : HYP_LOG_ERR,
@@ -267,12 +282,14 @@ hypd_set_stop(struct hypd_plugin_list *l, void (*cb)(void))
 			p->state = HYPD_PL_STOPPING;
 			hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' draining",
 			    p->name);
+			plugin_event(p->name, "draining", NULL);
 			continue;
 		}
 		if (rc != 0)
 			hyp_log(NULL, HYP_LOG_WARNING, "plugin '%s': stop() "
 			    "failed: %s", p->name, hyp_strerror(rc));
 		p->state = HYPD_PL_STOPPED;
+		plugin_event(p->name, "stopped", NULL);
 	}
 	return (!any_draining(l));
 }
@@ -285,6 +302,7 @@ hyp_plugin_drained(hyp_plugin_t *p)
 		return;
 	p->state = HYPD_PL_STOPPED;
 	hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' drained", p->name);
+	plugin_event(p->name, "stopped", "drained");
 	if (p->retire_ev != NULL) {
 		/* Unload from the loop, not from inside the plugin's code. */
 		event_active(p->retire_ev, EV_TIMEOUT, 0);
@@ -514,6 +532,7 @@ reload_apply(struct hypd_core *core, struct change *ch, size_t n,
 			entry_attach(p, &e[i]);
 			hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' reloaded",
 			    p->name);
+			plugin_event(p->name, "reloaded", NULL);
 		}
 	}
 	/* What is left in core->plugins was removed from conf.d. */
@@ -544,6 +563,7 @@ reload_apply(struct hypd_core *core, struct change *ch, size_t n,
 			p->state = HYPD_PL_STARTED;
 			hyp_log(NULL, HYP_LOG_INFO, "plugin '%s' added and "
 			    "started", p->name);
+			plugin_event(p->name, "started", "added on reload");
 			continue;
 		}
 		hyp_log(NULL, HYP_LOG_ERR, "plugin '%s' failed to start after "

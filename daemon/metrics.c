@@ -999,6 +999,49 @@ metrics_render_family(struct metrics_buf *b, hyp_metric_t *m)
 	}
 }
 
+/* A callback run before every render. */
+struct metrics_prerender {
+	hyp_plugin_t	*owner;
+	void		(*fn)(void *);
+	void		*arg;
+};
+
+#define METRICS_MAX_PRERENDER	64
+
+static struct metrics_prerender	metrics_prerender[METRICS_MAX_PRERENDER];
+static size_t			metrics_nprerender;
+
+/* Register a callback run at the start of every render. */
+int
+hyp_metrics_on_render(hyp_plugin_t *p, void (*fn)(void *arg), void *arg)
+{
+	if (fn == NULL)
+		return (HYP_EINVAL);
+	if (metrics_nprerender == METRICS_MAX_PRERENDER)
+		return (HYP_ENOSPC);
+	metrics_prerender[metrics_nprerender].owner = p;
+	metrics_prerender[metrics_nprerender].fn = fn;
+	metrics_prerender[metrics_nprerender].arg = arg;
+	metrics_nprerender++;
+	return (0);
+}
+
+/* Drop the pre-render callbacks p registered. */
+static void
+metrics_prerender_release(hyp_plugin_t *p)
+{
+	size_t	i = 0;
+
+	while (i < metrics_nprerender) {
+		if (metrics_prerender[i].owner == p) {
+			metrics_prerender[i] =
+			    metrics_prerender[--metrics_nprerender];
+			continue;
+		}
+		i++;
+	}
+}
+
 /* Render every family, sorted by name, in the text format 0.0.4. */
 int
 hyp_metrics_render(char **out, size_t *len)
@@ -1013,6 +1056,10 @@ hyp_metrics_render(char **out, size_t *len)
 		*len = 0;
 	if (metrics_rendering)
 		return (HYP_EAGAIN);
+	metrics_rendering = 1;
+	for (i = 0; i < metrics_nprerender; i++)
+		metrics_prerender[i].fn(metrics_prerender[i].arg);
+	metrics_rendering = 0;
 	memset(&b, 0, sizeof(b));
 	metrics_buf_add(&b, "", 0);
 	metrics_rendering = 1;
@@ -1044,6 +1091,7 @@ hypd_metrics_release(hyp_plugin_t *p)
 
 	if (p == NULL)
 		return;
+	metrics_prerender_release(p);
 	for (i = 0; i < metrics_nfamilies; i++) {
 		if (metrics_families[i]->is_fn &&
 		    metrics_families[i]->fn_owner == p) {
@@ -1067,4 +1115,5 @@ hypd_metrics_reset(void)
 	metrics_nfamilies = 0;
 	metrics_overflow = NULL;
 	metrics_rendering = 0;
+	metrics_nprerender = 0;
 }

@@ -17,6 +17,10 @@
  *   1.1  2026-11-22  HYP_HOOK_REFERRAL carries struct hyp_referral_ext
  *                    (referral.h); services "connector", "referral",
  *                    "router" contracts (connector.h, referral.h, router.h).
+ *   1.2  2026-11-22  Hook points HYP_HOOK_AUDIT and HYP_HOOK_PLUGIN_STATE;
+ *                    HYP_HOOK_PACKET carries struct hyp_packet_info;
+ *                    readiness checks (hyp_ready_register/evaluate);
+ *                    hyp_metrics_on_render().
  */
 #ifndef HYPROX_ABI_H
 #define HYPROX_ABI_H
@@ -33,7 +37,7 @@ extern "C" {
 /** Major ABI version: plugins must match it exactly. */
 #define HYP_ABI_MAJOR	1
 /** Minor ABI version: plugins may be built against this one or an older one. */
-#define HYP_ABI_MINOR	1
+#define HYP_ABI_MINOR	2
 
 /** Marks the one symbol a plugin exports; everything else stays hidden. */
 #define HYP_EXPORT	__attribute__((visibility("default")))

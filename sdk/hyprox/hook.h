@@ -4,6 +4,9 @@
 #ifndef HYPROX_HOOK_H
 #define HYPROX_HOOK_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <hyprox/abi.h>
 
 #ifdef __cplusplus
@@ -23,9 +26,37 @@ enum hyp_hook_point {
 	HYP_HOOK_ROUTE,			/**< Pick a backend or deny. */
 	HYP_HOOK_REFERRAL,		/**< A ticket is about to be issued; arg = struct hyp_referral_ext * (ABI 1.1). */
 	HYP_HOOK_SESSION_END,		/**< Session over; outcome is set. */
-	HYP_HOOK_PACKET,		/**< A framed packet seen; arg NULL in ABI 1.0. */
+	HYP_HOOK_PACKET,		/**< A framed packet seen; arg = const struct hyp_packet_info * (ABI 1.2). */
 	HYP_HOOK_RELOAD,		/**< Configuration reloaded; s is NULL. */
-	HYP_HOOK__COUNT
+	HYP_HOOK_AUDIT,			/**< A change made through an API (registry); s NULL; arg = const struct hyp_audit_event * (ABI 1.2). */
+	HYP_HOOK_PLUGIN_STATE,		/**< A plugin changed state; s NULL; arg = const struct hyp_plugin_event * (ABI 1.2). */
+	HYP_HOOK__COUNT			/**< Not a hook point; grows with the minor. */
+};
+
+/** Argument of HYP_HOOK_PACKET: one framed Hytale packet (ABI 1.2). */
+struct hyp_packet_info {
+	int		 outbound;	/**< 0: from the client, 1: to the client. */
+	int64_t		 stream;	/**< QUIC stream id. */
+	uint32_t	 packet_id;
+	uint32_t	 length;	/**< Payload length from the frame header. */
+	const uint8_t	*payload;	/**< Payload bytes held now (may be fewer than length); borrowed. */
+	size_t		 payload_len;
+};
+
+/** Argument of HYP_HOOK_AUDIT (ABI 1.2); strings borrowed for the call. */
+struct hyp_audit_event {
+	const char	*actor;		/**< Who: key id, address ("k8s-operator@10.0.0.5"). */
+	const char	*action;	/**< "register", "update", "heartbeat", "drain", "remove", "expire", ... */
+	const char	*object;	/**< What: a backend id. */
+	const char	*detail;	/**< One line, never secrets; may be NULL. */
+	int		 ok;		/**< 1 applied, 0 refused. */
+};
+
+/** Argument of HYP_HOOK_PLUGIN_STATE (ABI 1.2); strings borrowed. */
+struct hyp_plugin_event {
+	const char	*plugin;
+	const char	*state;		/**< "loaded", "started", "draining", "stopped", "unloaded", "refused", "reloaded". */
+	const char	*detail;	/**< May be NULL. */
 };
 
 /** What a handler tells the chain. */

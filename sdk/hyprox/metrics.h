@@ -91,6 +91,16 @@ hyp_metric_t	*hyp_gauge_fn_new(hyp_plugin_t *p, const char *name,
 		    const char *help, double (*fn)(void *arg), void *arg, int *err);
 
 /**
+ * Call fn(arg) at the start of every hyp_metrics_render(), so a plugin can
+ * copy counters it keeps elsewhere (e.g. its QUIC endpoint's) into the
+ * registry and scrapes are exact (ABI 1.2).  fn must not render or
+ * register metrics.  Withdrawn when p unloads.
+ * @return 0, HYP_EINVAL, HYP_ENOSPC (64 callbacks), HYP_ENOMEM.
+ */
+int		 hyp_metrics_on_render(hyp_plugin_t *p, void (*fn)(void *arg),
+		    void *arg);
+
+/**
  * Render every metric in the Prometheus text format 0.0.4, families sorted
  * by name.  *out is malloc'd and NUL-terminated; the caller frees it with
  * free().  *len (when not NULL) gets its length without the NUL.

@@ -9,6 +9,7 @@
 #define HYPROX_PLUGIN_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <hyprox/abi.h>
@@ -117,6 +118,30 @@ hyp_watch_t	*hyp_watch_new(hyp_plugin_t *p, int fd, int what,
 
 /** Stop watching and free; NULL is ignored. */
 void		 hyp_watch_free(hyp_watch_t *w);
+
+/**
+ * A readiness check: return 1 when ready, 0 when not, then writing one
+ * sentence into why (at most whylen bytes).  Runs on the loop thread.
+ */
+typedef int	(*hyp_ready_fn)(void *arg, char *why, size_t whylen);
+
+/**
+ * Register a readiness check named name (copied), e.g. the transport's
+ * "listener" or the router's "backends" (ABI 1.2).  Withdrawn at unload.
+ * @return 0, HYP_EINVAL, HYP_ENOSPC (64 checks), HYP_ENOMEM.
+ */
+int		 hyp_ready_register(hyp_plugin_t *p, const char *name,
+		    hyp_ready_fn fn, void *arg);
+
+/**
+ * Evaluate readiness: every plugin started (not stopping) and every
+ * registered check ready.  report (may be NULL) is called once per item
+ * with its plugin, name, result and reason (borrowed for the call); the
+ * plugins' own state is reported as name "started".
+ * @return 1 ready, 0 not ready (ABI 1.2).
+ */
+int		 hyp_ready_evaluate(void (*report)(void *arg, const char *plugin,
+		    const char *name, int ok, const char *why), void *arg);
 
 /**
  * Run fn(p, arg) once from the loop, after the current callback returns.

@@ -233,6 +233,131 @@ START_TEST(set_conf_errors)
 }
 END_TEST
 
+/* Plugin-state events seen by a core hook handler. */
+static char	events[1024];
+
+/* Record "plugin:state " for each HYP_HOOK_PLUGIN_STATE event. */
+static enum hyp_hook_rc
+record_event(hyp_plugin_t *p, hyp_session_t *s, void *arg, void *ud)
+{
+	const struct hyp_plugin_event	*ev = arg;
+	size_t				 n = strlen(events);
+
+	snprintf(events + n, sizeof events - n, "%s:%s ", ev->plugin,
+	    ev->state);
+	return (HYP_CONTINUE);
+}
+
+START_TEST(plugin_state_events)
+{
+	struct hypd_core_conf	*c = core_conf(NULL);
+
+	events[0] = '\0';
+	ck_assert_int_eq(hyp_hook_register(NULL, HYP_HOOK_PLUGIN_STATE, 0,
+	    record_event, NULL), 0);
+	put("10-good.yaml", "");
+	put("20-badmajor.yaml", "");
+	ck_assert_int_eq(hypd_set_open(c, &core.plugins), 1);
+	ck_assert_str_eq(events, "badmajor:refused ");
+	hypd_set_unload(&core.plugins);
+	unlink(strcat(strcpy((char [300]){0}, tmpdir), "/20-badmajor.yaml"));
+	events[0] = '\0';
+	ck_assert_int_eq(hypd_set_open(c, &core.plugins), 0);
+	ck_assert_int_eq(hypd_set_load(&core.plugins), 0);
+	ck_assert_int_eq(hypd_set_start(&core.plugins), 0);
+	ck_assert_int_eq(hypd_set_stop(&core.plugins, NULL), 1);
+	hypd_set_unload(&core.plugins);
+	ck_assert_str_eq(events, "good:loaded good:started good:stopped "
+	    "good:unloaded ");
+	core_conf_free(c);
+}
+END_TEST
+
+/* A readiness check whose result the test sets. */
+static int
+fake_ready(void *arg, char *why, size_t len)
+{
+	if (*(int *)arg)
+		return (1);
+	snprintf(why, len, "no listener bound");
+	return (0);
+}
+
+/* Collect readiness reports. */
+static void
+ready_report(void *arg, const char *plugin, const char *name, int ok,
+    const char *why)
+{
+	char	*buf = arg;
+	size_t	 n = strlen(buf);
+
+	snprintf(buf + n, 512 - n, "%s/%s=%d(%s) ", plugin, name, ok, why);
+}
+
+START_TEST(readiness)
+{
+	struct hypd_core_conf	*c = core_conf(NULL);
+	hyp_plugin_t		*p;
+	char			 buf[512] = "";
+	int			 flag = 0;
+
+	put("10-good.yaml", "");
+	ck_assert_int_eq(hypd_set_open(c, &core.plugins), 0);
+	ck_assert_int_eq(hypd_set_load(&core.plugins), 0);
+	/* Loaded but not started: not ready. */
+	ck_assert_int_eq(hyp_ready_evaluate(NULL, NULL), 0);
+	ck_assert_int_eq(hypd_set_start(&core.plugins), 0);
+	ck_assert_int_eq(hyp_ready_evaluate(NULL, NULL), 1);
+	p = TAILQ_FIRST(&core.plugins);
+	ck_assert_int_eq(hyp_ready_register(p, "listener", fake_ready, &flag),
+	    0);
+	ck_assert_int_eq(hyp_ready_register(p, "", fake_ready, &flag),
+	    HYP_EINVAL);
+	ck_assert_int_eq(hyp_ready_evaluate(ready_report, buf), 0);
+	ck_assert_str_eq(buf, "good/started=1() "
+	    "good/listener=0(no listener bound) ");
+	flag = 1;
+	ck_assert_int_eq(hyp_ready_evaluate(NULL, NULL), 1);
+	flag = 0;
+	/* The check goes away with its plugin. */
+	hypd_set_stop(&core.plugins, NULL);
+	hypd_set_unload(&core.plugins);
+	ck_assert_int_eq(hyp_ready_evaluate(NULL, NULL), 1);
+	core_conf_free(c);
+}
+END_TEST
+
+/* Count pre-render calls. */
+static void
+count_render(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+START_TEST(metrics_prerender)
+{
+	struct hypd_core_conf	*c = core_conf(NULL);
+	hyp_plugin_t		*p;
+	char			*out;
+	int			 n = 0;
+
+	put("10-good.yaml", "");
+	ck_assert_int_eq(hypd_set_open(c, &core.plugins), 0);
+	ck_assert_int_eq(hypd_set_load(&core.plugins), 0);
+	p = TAILQ_FIRST(&core.plugins);
+	ck_assert_int_eq(hyp_metrics_on_render(p, count_render, &n), 0);
+	ck_assert_int_eq(hyp_metrics_on_render(p, NULL, &n), HYP_EINVAL);
+	ck_assert_int_eq(hyp_metrics_render(&out, NULL), 0);
+	free(out);
+	ck_assert_int_eq(n, 1);
+	hypd_set_unload(&core.plugins);
+	ck_assert_int_eq(hyp_metrics_render(&out, NULL), 0);
+	free(out);
+	ck_assert_int_eq(n, 1);
+	core_conf_free(c);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 loader_suite(void)
@@ -249,6 +374,9 @@ loader_suite(void)
 	tcase_add_test(tc, set_refusal_optional);
 	tcase_add_test(tc, set_loadfail);
 	tcase_add_test(tc, set_conf_errors);
+	tcase_add_test(tc, plugin_state_events);
+	tcase_add_test(tc, readiness);
+	tcase_add_test(tc, metrics_prerender);
 	suite_add_tcase(s, tc);
 	return (s);
 }
