@@ -1,10 +1,13 @@
 #!/bin/sh
 # hyprox quick start on Debian 12:
 #   ./build.sh run     install missing packages, build, run hyproxd in the foreground
+#                      with a demo backend (mock-backend verifying tickets) on
+#                      127.0.0.1:5521, the backend of conf.d/20-router.yaml
 #   ./build.sh check   install missing packages, build, run the whole test suite
 #                      (then again under ASan+UBSan unless SANITIZERS=0)
 # Environment: JOBS (parallel make jobs, default: number of cores),
-#              SANITIZERS=1 (only the ASan+UBSan suite), SANITIZERS=0 (skip it).
+#              SANITIZERS=1 (only the ASan+UBSan suite), SANITIZERS=0 (skip it),
+#              DEMO_BACKEND=0 (run: no demo backend).
 set -eu
 
 cd "$(dirname "$0")"
@@ -13,7 +16,7 @@ top=$(pwd)
 PACKAGES="build-essential autoconf automake libtool pkg-config \
 libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libevent-dev \
 libcyaml-dev libyaml-dev libsodium-dev check mandoc gnutls-bin \
-ngtcp2-client ngtcp2-server"
+ngtcp2-client ngtcp2-server curl"
 
 say() { printf 'build.sh: %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -89,6 +92,38 @@ suite() {
 	return "$rc"
 }
 
+# Start the demo backend of conf.d/20-router.yaml in the background: the
+# mock backend of the test peers, verifying tickets with the same key;
+# it is stopped when this script exits.
+demo_backend() {
+	say "building the test peers (for the demo backend)"
+	make -C "$top/_build" test-peers >"$top/_build/test-peers.out" 2>&1 ||
+	    { tail -n 40 "$top/_build/test-peers.out"; die "building the test peers failed"; }
+	router="$top/conf.d/20-router.yaml"
+	# "  - id: POOL" under pools:, then "      - id: BACKEND" and its port.
+	pool=$(sed -n 's/^  - id: *\([A-Za-z0-9._-]*\) *$/\1/p' "$router" | head -n 1)
+	backend=$(sed -n 's/^      - id: *\([A-Za-z0-9._-]*\) *$/\1/p' "$router" | head -n 1)
+	bport=$(sed -n 's/^        port: *\([0-9]*\) *$/\1/p' "$router" | head -n 1)
+	[ -n "$pool" ] && [ -n "$backend" ] && [ -n "$bport" ] ||
+	    die "cannot find the backend's id, pool and port in $router (DEMO_BACKEND=0 skips the demo backend)"
+	demolog="$top/_build/demo-backend.log"
+	"$top/_build/test/peers/mock-backend" --listen "127.0.0.1:$bport" \
+	    --ticket-key "k1=file:$key" --backend-id "$backend" --pool "$pool" \
+	    >"$demolog" 2>&1 &
+	demo=$!
+	trap 'kill -TERM "$demo" 2>/dev/null || :; wait "$demo" 2>/dev/null || :' EXIT
+	n=0
+	until grep -q '^listening addr=' "$demolog" 2>/dev/null; do
+		if ! kill -0 "$demo" 2>/dev/null || [ "$n" -ge 100 ]; then
+			cat "$demolog" >&2
+			die "the demo backend did not start on 127.0.0.1:$bport (DEMO_BACKEND=0 skips it)"
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	say "demo backend '$backend' (pool '$pool') on 127.0.0.1:$bport, pid $demo, log _build/demo-backend.log"
+}
+
 cmd=${1:-}
 case "$cmd" in
 run)
@@ -103,9 +138,25 @@ run)
 		mkdir -p "$top/conf.d/keys"
 		(umask 077 && head -c 64 /dev/urandom >"$key")
 	fi
-	say "starting hyproxd in the foreground (Ctrl-C stops it)"
-	exec "$top/_build/prefix/sbin/hyproxd" -f \
-	    -c "$top/_build/prefix/etc/hyprox/hyproxd.yaml" -C "$top/conf.d"
+	hyproxd="$top/_build/prefix/sbin/hyproxd"
+	set -- -f -c "$top/_build/prefix/etc/hyprox/hyproxd.yaml" -C "$top/conf.d"
+	if [ "${DEMO_BACKEND:-1}" = 0 ]; then
+		say "starting hyproxd in the foreground (Ctrl-C stops it)"
+		exec "$hyproxd" "$@"
+	fi
+	demo_backend
+	say "starting hyproxd in the foreground (Ctrl-C stops it and the demo backend)"
+	say "try in another terminal: _build/hyproxctl probe --follow 127.0.0.1:5520"
+	"$hyproxd" "$@" &
+	hpid=$!
+	trap 'kill -TERM "$hpid" 2>/dev/null || :' INT TERM
+	# wait returns early when a trapped signal arrives: wait again.
+	while :; do
+		rc=0
+		wait "$hpid" || rc=$?
+		kill -0 "$hpid" 2>/dev/null || break
+	done
+	exit "$rc"
 	;;
 check)
 	deps

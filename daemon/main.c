@@ -45,7 +45,7 @@ struct options {
 struct runtime {
 	struct hypd_core	 core;
 	const struct options	*opt;
-	struct event		*ev_term, *ev_int, *ev_hup, *ev_usr1;
+	struct event		*ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_usr2;
 	struct event		*ev_drain;
 	int			 stopping;
 	int			 pid_fd;
@@ -267,6 +267,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		hypd_log_reopen();
 		hyp_log(NULL, HYP_LOG_INFO, "log reopened");
 		break;
+	case SIGUSR2:
+		/* Plugins (the tracer's ring dump) watch it themselves. */
+		hyp_log(NULL, HYP_LOG_DEBUG, "SIGUSR2");
+		break;
 	}
 }
 
@@ -323,7 +327,7 @@ static void
 free_events(void)
 {
 	struct event	**evs[] = { &rt->ev_term, &rt->ev_int, &rt->ev_hup,
-	    &rt->ev_usr1, &rt->ev_drain };
+	    &rt->ev_usr1, &rt->ev_usr2, &rt->ev_drain };
 	size_t		  i;
 
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
@@ -353,7 +357,8 @@ serve(void)
 	if ((rt->ev_term = add_signal(SIGTERM)) == NULL ||
 	    (rt->ev_int = add_signal(SIGINT)) == NULL ||
 	    (rt->ev_hup = add_signal(SIGHUP)) == NULL ||
-	    (rt->ev_usr1 = add_signal(SIGUSR1)) == NULL)
+	    (rt->ev_usr1 = add_signal(SIGUSR1)) == NULL ||
+	    (rt->ev_usr2 = add_signal(SIGUSR2)) == NULL)
 		goto out;
 	if (hypd_set_load(&rt->core.plugins) != 0 ||
 	    hypd_set_start(&rt->core.plugins) != 0) {

@@ -15,6 +15,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "connect as a Hytale client and report the answer", probe_main },
 	{ "ticket", "sign|verify|inspect [options]",
 	    "sign, verify or decode a referral ticket", ticket_main },
+	{ "registry", "register|heartbeat|drain|remove|list [options]",
+	    "signed requests to the registry-http API", registry_main },
 };
 
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

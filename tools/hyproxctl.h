@@ -51,6 +51,9 @@ int	probe_main(int argc, char **argv);
 /* ticket.c */
 int	ticket_main(int argc, char **argv);
 
+/* registry.c */
+int	registry_main(int argc, char **argv);
+
 /* Outcome of one probe hop. */
 enum probe_result {
 	PROBE_R_ACCEPT = 0,

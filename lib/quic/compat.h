@@ -100,6 +100,15 @@ hq_compat_update_pkt_tx_time(ngtcp2_conn *conn, ngtcp2_tstamp ts)
 	ngtcp2_conn_update_pkt_tx_time(conn, ts);
 }
 
+/* Enable qlog: 0.12 also wants the original DCID as the group id. */
+static inline void
+hq_compat_settings_set_qlog(ngtcp2_settings *s, ngtcp2_qlog_write w,
+    const ngtcp2_cid *odcid)
+{
+	s->qlog.odcid = *odcid;
+	s->qlog.write = w;
+}
+
 /* Smoothed RTT in nanoseconds. */
 static inline uint64_t
 hq_compat_smoothed_rtt(ngtcp2_conn *conn)
@@ -159,6 +168,15 @@ static inline void
 hq_compat_update_pkt_tx_time(ngtcp2_conn *conn, ngtcp2_tstamp ts)
 {
 	ngtcp2_conn_update_pkt_tx_time(conn, ts);
+}
+
+/* Enable qlog (1.x takes the group id from the transport parameters). */
+static inline void
+hq_compat_settings_set_qlog(ngtcp2_settings *s, ngtcp2_qlog_write w,
+    const ngtcp2_cid *odcid)
+{
+	(void)odcid;
+	s->qlog.write = w;
 }
 
 /* Smoothed RTT in nanoseconds. */

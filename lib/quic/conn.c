@@ -14,8 +14,10 @@
 #define _GNU_SOURCE	/* recvmmsg, struct mmsghdr */
 #endif
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -487,6 +489,49 @@ hq_conn_setup(struct hq_conn *c, struct hq_ep *ep, struct hq_sock *s)
 	return (0);
 }
 
+/* Stop writing qlog and close its file. */
+static void
+qlog_close(struct hq_conn *c)
+{
+	if (c->qlog_on)
+		close(c->qlog_fd);
+	c->qlog_on = 0;
+	c->qlog_fd = -1;
+}
+
+/*
+ * ngtcp2's qlog writer (user_data: the connection): append to the file
+ * opened by qlog_open(), at most HQ_QLOG_MAX bytes; an error stops it.
+ */
+void
+hq_conn_qlog_write(void *user_data, uint32_t flags, const void *data,
+    size_t len)
+{
+	struct hq_conn	*c = user_data;
+	const uint8_t	*p = data;
+	ssize_t		 n;
+
+	(void)flags;
+	if (c == NULL || !c->qlog_on)
+		return;
+	if (c->qlog_bytes + len > HQ_QLOG_MAX) {
+		qlog_close(c);
+		return;
+	}
+	c->qlog_bytes += len;
+	while (len > 0) {
+		n = write(c->qlog_fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			qlog_close(c);
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
 /* Free everything the connection holds (not the struct itself). */
 void
 hq_conn_teardown(struct hq_conn *c)
@@ -511,6 +556,7 @@ hq_conn_teardown(struct hq_conn *c)
 		gnutls_deinit(c->tls);
 		c->tls = NULL;
 	}
+	qlog_close(c);
 	if (c->half_open) {
 		c->half_open = 0;
 		c->ep->stats.conns_half_open--;

@@ -217,7 +217,22 @@ struct hq_server_config {
 	void			*cb_arg;
 	hq_log_fn		 log;
 	void			*log_arg;
+	/**
+	 * Optional qlog: called once for every admitted connection, after
+	 * admit() (user: the pointer admit() set; odcid: the client's
+	 * original destination connection ID, the qlog group id), with
+	 * cb_arg.  Return a file descriptor that receives the connection's
+	 * qlog as ngtcp2 writes it (JSON text sequences, RFC 7464), or -1
+	 * for none.  The library owns the descriptor from then on: it writes
+	 * at most HQ_QLOG_MAX bytes and closes it when the connection is
+	 * freed.  Writes are plain write(2) calls on the loop thread: give
+	 * it a regular file on a local disk, for a few connections.
+	 */
+	int			(*qlog_open)(void *arg, void *user,
+				    const uint8_t *odcid, size_t odcidlen);
 };
+
+#define HQ_QLOG_MAX	(64u << 20)	/* qlog bytes per connection */
 
 /** How the client verifies the server. */
 struct hq_verify {

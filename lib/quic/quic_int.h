@@ -298,6 +298,11 @@ struct hq_conn {
 	char			 sni[HQ_SNI_MAX];
 	char			 peer_fp[HQ_FP_LEN + 1];
 	int			 have_peer_fp;
+
+	/* qlog (server connections chosen by qlog_open()) */
+	int			 qlog_on;
+	int			 qlog_fd;
+	uint64_t		 qlog_bytes;
 };
 
 int	 hq_ep_init(struct hq_ep *ep, struct event_base *base, int server,
@@ -313,6 +318,8 @@ void	 hq_conn_callbacks(ngtcp2_callbacks *cb, int server);
 void	 hq_conn_settings(struct hq_conn *c, ngtcp2_settings *set,
 	    ngtcp2_transport_params *p);
 void	 hq_conn_teardown(struct hq_conn *c);
+void	 hq_conn_qlog_write(void *user_data, uint32_t flags, const void *data,
+	    size_t len);
 int	 hq_conn_read(struct hq_conn *c, const struct hq_rxpkt *pkt);
 void	 hq_conn_dirty(struct hq_conn *c);
 void	 hq_conn_kill(struct hq_conn *c, enum hq_close_kind kind);

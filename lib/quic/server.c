@@ -27,6 +27,8 @@ struct hq_server {
 	size_t			 retry_threshold;
 	int			 no_new_token;
 	struct hq_conn		*spare;	/* allocated before admit() */
+	int			(*qlog_open)(void *, void *, const uint8_t *,
+				    size_t);
 };
 
 static void	server_release(struct hq_conn *c);
@@ -167,6 +169,22 @@ send_reset(struct hq_server *srv, struct hq_sock *sock,
 	}
 }
 
+/* Ask the owner whether c writes qlog; enable it in set if so. */
+static void
+qlog_setup(struct hq_server *srv, struct hq_conn *c, ngtcp2_settings *set,
+    const ngtcp2_cid *odcid)
+{
+	int	fd;
+
+	fd = srv->qlog_open(srv->ep.cb_arg, c->user, odcid->data,
+	    odcid->datalen);
+	if (fd < 0)
+		return;
+	c->qlog_fd = fd;
+	c->qlog_on = 1;
+	hq_compat_settings_set_qlog(set, hq_conn_qlog_write, odcid);
+}
+
 /*
  * Create the state of an admitted connection from its first Initial in c
  * (zeroed, allocated before admit()).  On failure closed() is called, as
@@ -209,6 +227,9 @@ conn_create(struct hq_server *srv, struct hq_conn *c, struct hq_sock *sock,
 		p.retry_scid_present = 1;
 	} else
 		hq_compat_params_set_odcid(&p, &hd->dcid);
+	if (srv->qlog_open != NULL)
+		qlog_setup(srv, c, &set, validated == HQ_VALID_RETRY ? odcid :
+		    &hd->dcid);
 
 	hq_conn_callbacks(&cb, 1);
 	hq_conn_path(c, &path, (const struct sockaddr *)&pkt->from,
@@ -513,6 +534,7 @@ hq_server_new(struct event_base *base, const struct hq_server_config *cfg,
 	if (rv != 0)
 		goto fail;
 	srv->no_new_token = cfg->no_new_token;
+	srv->qlog_open = cfg->qlog_open;
 	srv->max_conns = cfg->max_conns != 0 ? cfg->max_conns : 4096;
 	srv->retry = cfg->retry;
 	srv->retry_threshold = cfg->retry_threshold != 0 ?

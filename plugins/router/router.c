@@ -216,6 +216,33 @@ rt_load(hyp_plugin_t *p, const void *conf)
 	return (0);
 }
 
+/* Readiness "backends": a backend up, not draining, circuit not open. */
+static int
+ready_backends(void *arg, char *why, size_t whylen)
+{
+	struct router		*r = arg;
+	struct rt_backend	*b;
+	uint64_t		 now = r->now(r);
+	size_t			 i;
+
+	for (i = 0; i < r->cur->nb; i++) {
+		b = r->cur->all[i];
+		rt_sync(r, b, now);
+		if (b->state == HYP_BACKEND_UP ||
+		    b->state == HYP_BACKEND_HALF_OPEN)
+			return (1);
+	}
+	if (r->cur->nb == 0)
+		snprintf(why, whylen, "no backend is configured");
+	else
+		snprintf(why, whylen, "none of %zu backends is eligible "
+		    "(%s: %s%s%s)", r->cur->nb, r->cur->all[0]->id,
+		    rt_state_name((enum hyp_router_state)r->cur->all[0]->state),
+		    r->cur->all[0]->why[0] != '\0' ? ", " : "",
+		    r->cur->all[0]->why);
+	return (0);
+}
+
 /* Find the connector, seed the health state, start the tick. */
 static int
 rt_start(hyp_plugin_t *p)
@@ -245,6 +272,9 @@ rt_start(hyp_plugin_t *p)
 	if ((e->tick = hyp_timer_new(p, tick_fire, r)) == NULL ||
 	    hyp_timer_start(e->tick, e->tick_ms, 1) != 0)
 		return (HYP_ENOMEM);
+	if (hyp_ready_register(p, "backends", ready_backends, r) != 0)
+		hyp_log(p, HYP_LOG_WARNING, "cannot register the readiness "
+		    "check");
 	hyp_log(p, HYP_LOG_INFO, "%zu pools, %zu routes, %zu backends; health "
 	    "checks %s (every %ums, timeout %ums, rise %u, fall %u)",
 	    r->cur->npools, r->cur->nroutes, r->cur->nb, r->health_on ? "on" :

@@ -1,5 +1,5 @@
 /*
- * connector.c: service "connector" v1: open a QUIC client connection to a
+ * connector.c: service "connector" v2: open a QUIC client connection to a
  * backend, report whether the handshake succeeded, close it.  Host names
  * are resolved with evdns on the host's loop, never blocking; at most
  * TP_PROBES_MAX probes are in flight.
@@ -40,6 +40,8 @@ struct tp_probe {
 	int			 verify;
 	char			*ca_file;
 	char			*pin;
+	char			*san[HQ_MAX_SANS];	/* v2 probe_ext */
+	size_t			 nsan;
 	uint64_t		 start_us;
 	hyp_timer_t		*timer;
 	struct evdns_getaddrinfo_request *dns;
@@ -89,6 +91,8 @@ probe_free(struct tp_probe *pr)
 	hyp_timer_free(pr->timer);
 	free(pr->ca_file);
 	free(pr->pin);
+	while (pr->nsan > 0)
+		free(pr->san[--pr->nsan]);
 	free(pr);
 }
 
@@ -196,6 +200,8 @@ probe_connect(struct tp_probe *pr, const char *addr)
 		cfg.verify.pin[0] = pr->pin;
 		cfg.verify.npin = 1;
 	}
+	memcpy(cfg.verify.san, pr->san, sizeof(cfg.verify.san));
+	cfg.verify.nsan = pr->nsan;
 	cfg.cb.established = probe_established;
 	cfg.cb.closed = probe_closed;
 	cfg.cb_arg = pr;
@@ -270,20 +276,25 @@ is_numeric(const char *s)
 	return (inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1);
 }
 
-/* connector v1 probe(). */
+/* connector v2 probe_ext(): probe() with a SAN allowlist. */
 static int
-cn_probe(void *ctx, const struct hyp_probe_opts *o, hyp_probe_done_fn done,
-    void *arg, uint64_t *id)
+cn_probe_ext(void *ctx, const struct hyp_probe_opts *o,
+    const struct hyp_probe_ext *x, hyp_probe_done_fn done, void *arg,
+    uint64_t *id)
 {
 	struct tp_connector		*cn = ctx;
 	struct tp_probe			*pr;
 	struct evutil_addrinfo		 hints;
 	uint32_t			 ms;
 	int				 rc;
+	size_t				 i;
 
 	if (o == NULL || done == NULL || o->host == NULL || o->port == 0 ||
 	    strlen(o->host) > HYP_HOST_MAX ||
 	    (o->sni != NULL && strlen(o->sni) > HYP_HOST_MAX))
+		return (HYP_EINVAL);
+	if (x != NULL && (x->size < sizeof(*x) || x->nsan > HQ_MAX_SANS ||
+	    (x->nsan > 0 && (x->san == NULL || !o->verify))))
 		return (HYP_EINVAL);
 	if (cn->n >= TP_PROBES_MAX)
 		return (HYP_ENOSPC);
@@ -306,6 +317,17 @@ cn_probe(void *ctx, const struct hyp_probe_opts *o, hyp_probe_done_fn done,
 		free(pr);
 		return (rc);
 	}
+	for (i = 0; x != NULL && i < x->nsan; i++) {
+		if (x->san[i] == NULL ||
+		    (pr->san[pr->nsan] = strdup(x->san[i])) == NULL) {
+			rc = x->san[i] == NULL ? HYP_EINVAL : HYP_ENOMEM;
+			while (pr->nsan > 0)
+				free(pr->san[--pr->nsan]);
+			free(pr);
+			return (rc);
+		}
+		pr->nsan++;
+	}
 	if ((o->ca_file != NULL && (pr->ca_file = strdup(o->ca_file)) == NULL) ||
 	    (o->pin_sha256 != NULL && (pr->pin = strdup(o->pin_sha256)) ==
 	    NULL) || (pr->timer = hyp_timer_new(cn->tp->p, probe_timer,
@@ -313,6 +335,8 @@ cn_probe(void *ctx, const struct hyp_probe_opts *o, hyp_probe_done_fn done,
 		hyp_timer_free(pr->timer);
 		free(pr->ca_file);
 		free(pr->pin);
+		while (pr->nsan > 0)
+			free(pr->san[--pr->nsan]);
 		free(pr);
 		return (HYP_ENOMEM);
 	}
@@ -351,6 +375,14 @@ cn_probe(void *ctx, const struct hyp_probe_opts *o, hyp_probe_done_fn done,
 	return (0);
 }
 
+/* connector v1 probe(). */
+static int
+cn_probe(void *ctx, const struct hyp_probe_opts *o, hyp_probe_done_fn done,
+    void *arg, uint64_t *id)
+{
+	return (cn_probe_ext(ctx, o, NULL, done, arg, id));
+}
+
 /* connector v1 cancel(). */
 static void
 cn_cancel(void *ctx, uint64_t id)
@@ -366,10 +398,11 @@ cn_cancel(void *ctx, uint64_t id)
 	}
 }
 
-static const struct hyp_connector_v1 tp_connector_v1 = {
-	.size = sizeof(struct hyp_connector_v1),
+static const struct hyp_connector_v2 tp_connector_v2 = {
+	.size = sizeof(struct hyp_connector_v2),
 	.probe = cn_probe,
 	.cancel = cn_cancel,
+	.probe_ext = cn_probe_ext,
 };
 
 /* Create the connector and provide the service. */
@@ -384,7 +417,7 @@ tp_connector_init(struct transport *tp)
 	cn->tp = tp;
 	TAILQ_INIT(&cn->probes);
 	rc = hyp_service_provide(tp->p, HYP_CONNECTOR_SERVICE,
-	    HYP_CONNECTOR_VERSION, &tp_connector_v1, cn);
+	    HYP_CONNECTOR_VERSION, &tp_connector_v2, cn);
 	if (rc != 0) {
 		hyp_log(tp->p, HYP_LOG_ERR, "cannot provide service '%s': %s",
 		    HYP_CONNECTOR_SERVICE, hyp_strerror(rc));

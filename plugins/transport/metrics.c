@@ -1,7 +1,8 @@
 /*
  * metrics.c: the transport's metrics.  Endpoint counters (datagrams, bytes,
  * Retry, version negotiation, stateless resets) are copied from
- * hq_server_stats() as deltas once a second; events the plugin sees itself
+ * hq_server_stats() as deltas before every render (and when an endpoint
+ * is freed), so scrapes are exact; events the plugin sees itself
  * (handshakes, admissions, sessions, durations) are counted as they
  * happen; the two gauges are read at render time.
  */
@@ -68,8 +69,8 @@ tp_metrics_init(struct transport *tp)
 	static const char *const dir[] = { "direction", NULL };
 	static const char *const outc[] = { "outcome", NULL };
 	static const char *const reason[] = { "reason", NULL };
-	static const double	 hs_b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025,
-	    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+	static const double	 hs_b[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
+	    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 	struct tp_metrics	*m = &tp->m;
 	hyp_plugin_t		*p = tp->p;
 	hyp_metric_t		*x;
@@ -131,7 +132,26 @@ tp_metrics_init(struct transport *tp)
 	    "QUIC handshakes in progress.", tp_gauge_half_open, tp,
 	    &err) == NULL)
 		return (err != 0 ? err : HYP_ENOMEM);
+	if ((i = hyp_metrics_on_render(p, tp_metrics_render, tp)) != 0)
+		return (i);
 	return (err);
+}
+
+/* Pre-render callback: copy every endpoint's counters. */
+void
+tp_metrics_render(void *arg)
+{
+	struct transport	*tp = arg;
+	struct tp_server	*srv;
+
+	if (tp->cur != NULL && tp->cur->hq != NULL)
+		tp_metrics_stats(tp, hq_server_stats(tp->cur->hq),
+		    &tp->cur->last);
+	TAILQ_FOREACH(srv, &tp->old, entry) {
+		if (srv->hq != NULL)
+			tp_metrics_stats(tp, hq_server_stats(srv->hq),
+			    &srv->last);
+	}
 }
 
 /* Add a counter delta when the series exists. */

@@ -15,6 +15,8 @@
  * the session are always released there.
  */
 #include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +292,25 @@ cb_established(hq_conn_t *c, void *arg)
 	return (0);
 }
 
+/* Tell HYP_HOOK_PACKET handlers (the tracer) about a framed packet. */
+static void
+packet_hook(struct tp_conn *tc, int outbound, uint32_t id, uint32_t len,
+    const uint8_t *payload, size_t have)
+{
+	struct hyp_packet_info	pi;
+
+	if (hyp_hook_count(HYP_HOOK_PACKET) == 0)
+		return;
+	memset(&pi, 0, sizeof(pi));
+	pi.outbound = outbound;
+	pi.stream = tc->sid;
+	pi.packet_id = id;
+	pi.length = len;
+	pi.payload = payload;
+	pi.payload_len = payload != NULL ? have : 0;
+	(void)hyp_hook_run(HYP_HOOK_PACKET, tc->s, &pi);
+}
+
 /* Queue a framed packet on the Connect stream with FIN, then close. */
 static void
 send_frame(struct tp_conn *tc, uint32_t id, size_t plen, enum tp_outcome o)
@@ -303,6 +324,8 @@ send_frame(struct tp_conn *tc, uint32_t id, size_t plen, enum tp_outcome o)
 	tc->has_outcome = 1;
 	tc->state = TP_ST_REPLYING;
 	hyp_frame_header_encode(tp->out, (uint32_t)plen, id);
+	packet_hook(tc, 1, id, (uint32_t)plen, tp->out + HYP_FRAME_HEADER_LEN,
+	    plen);
 	n = hq_stream_send(tc->c, tc->sid, tp->out, len, 1);
 	if (n < 0) {
 		close_with(tc, TP_CLOSE_OK, "", TP_OUT_ERROR);
@@ -485,6 +508,7 @@ connect_done(struct tp_conn *tc)
 	    tc->fr.plen, &cn);
 	if (err == 0)
 		err = hyp_session_set_connect(tc->s, &cn);
+	packet_hook(tc, 0, tc->fr.id, tc->fr.plen, tc->fr.buf, tc->fr.have);
 	tp_frame_free(&tc->fr);
 	if (err != 0) {
 		bad_connect(tc, err);
@@ -654,6 +678,46 @@ hq_log(void *arg, int level, const char *msg)
 	hyp_log(tp->p, map[level], "quic: %s", msg);
 }
 
+/*
+ * hq qlog_open(): a qlog file "<session id>.sqlog" in qlog.dir for clients
+ * in qlog.clients (the current settings, so a reload applies at once).
+ */
+static int
+cb_qlog(void *arg, void *user, const uint8_t *odcid, size_t odcidlen)
+{
+	struct tp_server	*srv = arg;
+	struct transport	*tp = srv->tp;
+	struct tp_conn		*tc = user;
+	const struct sockaddr	*sa;
+	socklen_t		 len;
+	char			 path[4096];
+	size_t			 i;
+	int			 fd, n;
+
+	(void)odcid;
+	(void)odcidlen;
+	if (tp->set.qlog_dir == NULL || tc == NULL || tc->s == NULL)
+		return (-1);
+	sa = hyp_session_peer(tc->s, &len);
+	for (i = 0; i < tp->set.nqlog_clients; i++)
+		if (tp_prefix_match(&tp->set.qlog_clients[i], sa))
+			break;
+	if (i == tp->set.nqlog_clients)
+		return (-1);
+	n = snprintf(path, sizeof(path), "%s%s%s/%s.sqlog",
+	    tp->set.qlog_dir[0] == '/' ? "" : hyp_plugin_conf_dir(tp->p),
+	    tp->set.qlog_dir[0] == '/' ? "" : "/", tp->set.qlog_dir,
+	    hyp_session_id_str(tc->s));
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return (-1);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0)
+		hyp_log_session(tp->p, tc->s, HYP_LOG_WARNING, "qlog: cannot "
+		    "create %s: %s", path, strerror(errno));
+	return (fd);
+}
+
 /* Create and bind an hq_server for settings set. */
 int
 tp_server_new(struct transport *tp, const struct tp_settings *set,
@@ -706,6 +770,7 @@ tp_server_new(struct transport *tp, const struct tp_settings *set,
 	cfg.cb.stream_data = cb_stream_data;
 	cfg.cb.stream_writable = cb_stream_writable;
 	cfg.cb.closed = cb_closed;
+	cfg.qlog_open = cb_qlog;
 	cfg.cb_arg = srv;
 	cfg.log = hq_log;
 	cfg.log_arg = tp;
@@ -792,18 +857,15 @@ tp_drained(struct transport *tp)
 	return (1);
 }
 
-/* Periodic work: metrics deltas, per-IP expiry, retiring old endpoints. */
+/* Periodic work: per-IP expiry, retiring old endpoints. */
 void
 tp_tick(struct transport *tp)
 {
 	struct tp_server	*srv, *next;
 	uint64_t		 now = hyp_now_us();
 
-	if (tp->cur != NULL)
-		tp_metrics_stats(tp, hq_server_stats(tp->cur->hq),
-		    &tp->cur->last);
+	/* Endpoint counters are copied at render time (tp_metrics_render). */
 	TAILQ_FOREACH_SAFE(srv, &tp->old, entry, next) {
-		tp_metrics_stats(tp, hq_server_stats(srv->hq), &srv->last);
 		if ((srv->nconns == 0 &&
 		    hq_server_stats(srv->hq)->conns_active == 0) ||
 		    now >= srv->drain_deadline_us) {

@@ -154,6 +154,23 @@ log_listening(struct transport *tp, const struct tp_settings *set,
 		    hq_server_cert_fp(srv->hq));
 }
 
+/* Readiness check "listener": a bound endpoint and not draining. */
+static int
+ready_listener(void *arg, char *why, size_t whylen)
+{
+	struct transport	*tp = arg;
+
+	if (tp->stopping) {
+		snprintf(why, whylen, "draining");
+		return (0);
+	}
+	if (tp->started != 1 || tp->cur == NULL || tp->set.nlisten == 0) {
+		snprintf(why, whylen, "no QUIC listener is bound");
+		return (0);
+	}
+	return (1);
+}
+
 /* Bind the listeners and start the timers. */
 static int
 tp_start(hyp_plugin_t *p)
@@ -174,6 +191,9 @@ tp_start(hyp_plugin_t *p)
 	    hyp_timer_start(tp->tick, TP_TICK_MS, 1) != 0)
 		return (HYP_ENOMEM);
 	tp->started = 1;
+	if ((rc = hyp_ready_register(p, "listener", ready_listener, tp)) != 0)
+		hyp_log(p, HYP_LOG_WARNING, "readiness check: %s",
+		    hyp_strerror(rc));
 	log_listening(tp, &tp->set, tp->cur);
 	return (0);
 }

@@ -48,6 +48,15 @@ struct tp_conf_admission {
 	uint32_t	*max_connections;
 };
 
+/** qlog: as loaded. */
+struct tp_conf_qlog {
+	char		*dir;
+	char		**clients;
+	unsigned	 clients_count;
+};
+
+#define TP_QLOG_CLIENTS_MAX	16
+
 /** The conf.d file as libcyaml loads it; owned by the host. */
 struct tp_conf {
 	struct tp_conf_listener	*listeners;
@@ -73,6 +82,13 @@ struct tp_conf {
 	char			*no_route_message;
 	char			*token_key;
 	char			*reset_secret;
+	struct tp_conf_qlog	*qlog;
+};
+
+/** A qlog client prefix; IPv4 as ::ffff:a.b.c.d with bits + 96. */
+struct tp_prefix {
+	uint8_t		addr[16];
+	unsigned	bits;
 };
 
 /** Admission limits after defaults. */
@@ -110,6 +126,9 @@ struct tp_settings {
 	const char		*no_route_message;
 	const char		*token_key;	/* secret reference or NULL */
 	const char		*reset_secret;	/* secret reference or NULL */
+	const char		*qlog_dir;	/* NULL: no qlog */
+	struct tp_prefix	 qlog_clients[TP_QLOG_CLIENTS_MAX];
+	size_t			 nqlog_clients;
 };
 
 extern const cyaml_schema_value_t tp_conf_schema;
@@ -120,6 +139,8 @@ int	tp_settings_make(const struct tp_conf *c, struct tp_settings *out,
 int	tp_conf_check(const void *conf, char *err, size_t errlen);
 int	tp_settings_same_server(const struct tp_settings *a,
 	    const struct tp_settings *b);
+int	tp_prefix_parse(const char *s, struct tp_prefix *out);
+int	tp_prefix_match(const struct tp_prefix *pf, const struct sockaddr *sa);
 
 /* ---- admission.c: per-IP token buckets and concurrency caps ---- */
 
@@ -228,6 +249,7 @@ struct transport;
 int	tp_metrics_init(struct transport *tp);
 void	tp_metrics_stats(struct transport *tp, const struct hq_stats *now,
 	    struct hq_stats *last);
+void	tp_metrics_render(void *arg);
 
 /* ---- pipeline.c / transport.c ---- */
 

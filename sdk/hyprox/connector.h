@@ -7,6 +7,12 @@
  *   const struct hyp_connector_v1 *cn = hyp_service_get(HYP_CONNECTOR_SERVICE,
  *       1, &ctx, NULL);
  *   cn->probe(ctx, &opts, done, arg, &id);
+ *
+ * VERSIONS
+ *   1  probe(), cancel().
+ *   2  probe_ext(): a probe with struct hyp_probe_ext (a SAN allowlist for
+ *      the leaf certificate), for the registry's activation check.  The
+ *      v2 vtable starts with the v1 members, so v1 consumers keep working.
  */
 #ifndef HYPROX_CONNECTOR_H
 #define HYPROX_CONNECTOR_H
@@ -19,7 +25,7 @@ extern "C" {
 #endif
 
 #define HYP_CONNECTOR_SERVICE	"connector"
-#define HYP_CONNECTOR_VERSION	1
+#define HYP_CONNECTOR_VERSION	2
 
 /** What to connect to and how; strings are only read during probe(). */
 struct hyp_probe_opts {
@@ -31,6 +37,22 @@ struct hyp_probe_opts {
 	int		 verify;	/**< 0: accept any certificate (Hytale servers are self-signed). */
 	const char	*ca_file;	/**< With verify: trust anchors. */
 	const char	*pin_sha256;	/**< With verify: base64url SHA-256 of the leaf. */
+};
+
+/**
+ * Extra probe options (connector version 2); read only during
+ * probe_ext().  size lets later versions append members.
+ */
+struct hyp_probe_ext {
+	size_t			 size;	/**< sizeof(struct hyp_probe_ext) of the caller. */
+	/**
+	 * With verify: the leaf certificate must match one of these names
+	 * (DNS names, "*.example.net" wildcards, or numeric addresses matched
+	 * against IP SANs); without ca_file and pin_sha256 this is the only
+	 * check.  At most 8; nsan 0: no SAN check.
+	 */
+	const char *const	*san;
+	size_t			 nsan;
 };
 
 /** Outcome of a probe. */
@@ -56,6 +78,24 @@ struct hyp_connector_v1 {
 		    hyp_probe_done_fn done, void *arg, uint64_t *id);
 	/** Cancel a probe in flight: done() will not run.  Unknown ids are ignored. */
 	void	(*cancel)(void *ctx, uint64_t id);
+};
+
+/** Version 2 of the connector service: v1's members, then probe_ext. */
+struct hyp_connector_v2 {
+	size_t	size;	/**< sizeof(struct hyp_connector_v2) of the provider. */
+	/** As in v1. */
+	int	(*probe)(void *ctx, const struct hyp_probe_opts *o,
+		    hyp_probe_done_fn done, void *arg, uint64_t *id);
+	/** As in v1. */
+	void	(*cancel)(void *ctx, uint64_t id);
+	/**
+	 * probe() with extra options x (may be NULL: same as probe()).
+	 * @return 0, HYP_EINVAL (bad options, more than 8 SANs, SANs
+	 * without verify), HYP_ENOSPC, HYP_ENOMEM.
+	 */
+	int	(*probe_ext)(void *ctx, const struct hyp_probe_opts *o,
+		    const struct hyp_probe_ext *x, hyp_probe_done_fn done,
+		    void *arg, uint64_t *id);
 };
 
 #ifdef __cplusplus

@@ -11,7 +11,10 @@
  *   established conn=N peer=A alpn=hytale/2 sni=S client_fp=FP|-
  *   connect conn=N layout=2 user=Steve uuid=U language=en-US ...
  *       referral_data=HEX|- referral_source=host:port|-
- *   referral conn=N verify=none|ok|fail ...
+ *   referral conn=N verify=none detail=TEXT        (no --ticket-key)
+ *   referral conn=N verify=ok kid=K scope=S target=T trace=ID
+ *   referral conn=N verify=HYP_ETICKET_... reason=TEXT
+ *   referral conn=N verify=absent|no-source reason=TEXT
  *   accept conn=N | reject conn=N reason=TEXT
  *   packet conn=N sid=0 id=ID len=L
  *   echo conn=N id=ID len=L
@@ -29,9 +32,19 @@
  *   wait:MS    pause
  *   disconnect:TEXT  send Disconnect(TEXT), end the stream, close with 0
  *   close:CODE close with an application code, nothing sent first
+ *
+ * Referral tickets (sdk/hyprox/ticket.h): with --ticket-key the backend
+ * verifies Connect.referralData with hyp_ticket_verify() against its own id
+ * (--backend-id), pool (--pool), the Connect's uuid and the QUIC peer
+ * address, with a replay cache that lives as long as the process.  A bad
+ * ticket is answered with Disconnect(hyp_strerror text); a Connect without
+ * referral data with Disconnect(MB_DIRECT_MSG) unless --allow-direct.
+ * Referral data without a non-empty referral source is always refused, as
+ * the Hytale server does (HYTALE-PROTOCOL.md section 3.1).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +55,8 @@
 
 #include <hyprox/codec.h>
 #include <hyprox/error.h>
+#include <hyprox/secret.h>
+#include <hyprox/ticket.h>
 
 #include "quic.h"
 #include "peer.h"
@@ -54,6 +69,11 @@
 #define MB_FILLER_CHUNK		16384
 #define MB_CHUNKS_ID		131		/* a Chunks-channel packet */
 #define MB_WORLDMAP_ID		241		/* a WorldMap-channel packet */
+#define MB_MAX_KEYS		16		/* --ticket-key, as the keyring */
+#define MB_REPLAY_DEFAULT	4096
+#define MB_DIRECT_MSG		"This server only accepts players referred " \
+				"by hyprox"
+#define MB_NO_SOURCE_MSG	"Referral data without a referral source"
 
 enum mb_step_kind {
 	MB_ECHO = 1,
@@ -68,6 +88,13 @@ struct mb_step {
 	enum mb_step_kind	 kind;
 	uint64_t		 n;	/* echo count (0 = for ever), bytes, ms, code */
 	char			*text;
+};
+
+/* One --ticket-key ID=REF[@FROM..TO]. */
+struct mb_key {
+	char			 kid[HYP_TICKET_KID_MAX + 1];
+	const char		*ref;
+	uint64_t		 from, to;
 };
 
 struct mb_opts {
@@ -87,6 +114,13 @@ struct mb_opts {
 	unsigned		 exit_after;
 	const char		*port_file;
 	int			 verbose;
+	struct mb_key		 keys[MB_MAX_KEYS];
+	size_t			 nkeys;
+	const char		*backend_id;
+	const char		*pool_id;
+	uint32_t		 skew;
+	size_t			 replay_cap;
+	int			 allow_direct;
 };
 
 enum mb_state {
@@ -130,6 +164,8 @@ struct mb {
 	unsigned		 nclosed;
 	unsigned		 alive;
 	struct mb_conn		*conns;
+	hyp_keyring_t		*kr;		/* NULL: no verification */
+	hyp_replay_t		*replay;
 };
 
 static void	mb_run(struct mb_conn *m);
@@ -147,6 +183,10 @@ mb_usage(int rc)
 	    "           [--script STEPS] [--connect-timeout MS] "
 	    "[--exit-after N]\n"
 	    "           [--port-file FILE] [-v]\n"
+	    "           [--ticket-key ID=env:NAME|file:PATH[@FROM..TO]]... "
+	    "--backend-id ID\n"
+	    "           [--pool ID] [--skew DUR] [--replay-capacity N]\n"
+	    "           [--require-ticket | --allow-direct]\n"
 	    "       mock-backend --gen-cert CERT KEY [--cn NAME]\n"
 	    "steps: echo[:N] uni send:N wait:MS disconnect:TEXT close:CODE\n");
 	exit(rc);
@@ -449,19 +489,154 @@ fail:
 	hq_conn_close(m->c, 0, "mock-backend error", 0);
 }
 
+/* Symbolic name of a ticket verification code. */
+static const char *
+mb_code_name(int code)
+{
+	switch (code) {
+	case HYP_ETICKET_FORMAT:
+		return ("HYP_ETICKET_FORMAT");
+	case HYP_ETICKET_MAGIC:
+		return ("HYP_ETICKET_MAGIC");
+	case HYP_ETICKET_VERSION:
+		return ("HYP_ETICKET_VERSION");
+	case HYP_ETICKET_KEY_UNKNOWN:
+		return ("HYP_ETICKET_KEY_UNKNOWN");
+	case HYP_ETICKET_KEY_RETIRED:
+		return ("HYP_ETICKET_KEY_RETIRED");
+	case HYP_ETICKET_MAC:
+		return ("HYP_ETICKET_MAC");
+	case HYP_ETICKET_NOT_YET:
+		return ("HYP_ETICKET_NOT_YET");
+	case HYP_ETICKET_EXPIRED:
+		return ("HYP_ETICKET_EXPIRED");
+	case HYP_ETICKET_SCOPE:
+		return ("HYP_ETICKET_SCOPE");
+	case HYP_ETICKET_TARGET:
+		return ("HYP_ETICKET_TARGET");
+	case HYP_ETICKET_UUID:
+		return ("HYP_ETICKET_UUID");
+	case HYP_ETICKET_ADDRESS:
+		return ("HYP_ETICKET_ADDRESS");
+	case HYP_ETICKET_REPLAYED:
+		return ("HYP_ETICKET_REPLAYED");
+	case HYP_ETICKET_REPLAY_FULL:
+		return ("HYP_ETICKET_REPLAY_FULL");
+	case HYP_ETICKET_KEY_SHORT:
+		return ("HYP_ETICKET_KEY_SHORT");
+	case HYP_ETICKET_TOO_BIG:
+		return ("HYP_ETICKET_TOO_BIG");
+	}
+	return ("HYP_EOTHER");
+}
+
+/* Name of a ticket scope, with its id. */
+static void
+mb_scope_str(const struct hyp_ticket *t, char *out, size_t cap)
+{
+	switch (t->scope) {
+	case HYP_TICKET_SCOPE_GLOBAL:
+		snprintf(out, cap, "global");
+		break;
+	case HYP_TICKET_SCOPE_POOL:
+		snprintf(out, cap, "pool:%s", t->scope_id);
+		break;
+	case HYP_TICKET_SCOPE_BACKEND:
+		snprintf(out, cap, "backend:%s", t->scope_id);
+		break;
+	default:
+		snprintf(out, cap, "unknown");
+		break;
+	}
+}
+
+/* The trace id extension as text ("-" when absent, 0x... when binary). */
+static void
+mb_trace_str(const struct hyp_ticket *t, char *out, size_t cap)
+{
+	const uint8_t	*d;
+	size_t		 dlen, i;
+
+	snprintf(out, cap, "-");
+	if (t->ext == NULL || hyp_ticket_ext_find(t->ext, t->ext_len,
+	    HYP_TICKET_EXT_TRACE_ID, &d, &dlen) != 0 || dlen == 0)
+		return;
+	for (i = 0; i < dlen; i++)
+		if (d[i] <= ' ' || d[i] >= 0x7f)
+			break;
+	if (i == dlen && dlen < cap) {
+		memcpy(out, d, dlen);
+		out[dlen] = '\0';
+		return;
+	}
+	if (cap > 2) {
+		memcpy(out, "0x", 3);
+		peer_hex(d, dlen, out + 2, cap - 2);
+	}
+}
+
 /*
- * Hook point for referral verification.  Today it checks nothing and
- * reports "none"; the ticket issue plugs libhyprox's verifier in here:
- * return 1 (ok) or 0 (fail) and write one sentence into why.
+ * Referral checks before ConnectAccept: referral data needs a non-empty
+ * source (as the Hytale server demands); with a keyring it must be a valid
+ * ticket, and without one the player must be allowed to come directly.
+ * Prints one referral line; returns 1 to accept, or 0 with why set.
  */
 static int
-mb_verify_referral(const struct hyp_connect *c, const struct sockaddr *peer,
-    char *why, size_t whylen)
+mb_verify_referral(struct mb_conn *m, const struct hyp_connect *c, char *why,
+    size_t whylen)
 {
-	(void)c;
-	(void)peer;
-	snprintf(why, whylen, "no verifier configured");
-	return (-1);
+	struct mb			*mb = m->mb;
+	struct hyp_ticket_verify_opts	 vo;
+	struct hyp_ticket		 t;
+	socklen_t			 plen;
+	char				 scope[HYP_TICKET_ID_MAX + 16];
+	char				 trace[2 * 255 + 3];
+	int				 rv;
+
+	if (c->referral_data.ptr != NULL && (!c->has_referral_source ||
+	    c->referral_source.host.len == 0)) {
+		snprintf(why, whylen, "%s", MB_NO_SOURCE_MSG);
+		peer_out("referral conn=%u verify=no-source reason=%s", m->id,
+		    why);
+		return (0);
+	}
+	if (mb->kr == NULL) {
+		if (c->referral_data.ptr != NULL)
+			peer_out("referral conn=%u verify=none detail=no "
+			    "verifier configured", m->id);
+		return (1);
+	}
+	if (c->referral_data.ptr == NULL || c->referral_data.len == 0) {
+		if (mb->o.allow_direct) {
+			peer_out("referral conn=%u verify=absent action=accept",
+			    m->id);
+			return (1);
+		}
+		snprintf(why, whylen, "%s", MB_DIRECT_MSG);
+		peer_out("referral conn=%u verify=absent reason=%s", m->id,
+		    why);
+		return (0);
+	}
+	memset(&vo, 0, sizeof vo);
+	vo.backend_id = mb->o.backend_id;
+	vo.pool_id = mb->o.pool_id;
+	vo.uuid = c->has_uuid ? c->uuid : NULL;
+	vo.peer = hq_conn_peer(m->c, &plen);
+	vo.skew = mb->o.skew;
+	rv = hyp_ticket_verify(c->referral_data.ptr, c->referral_data.len,
+	    mb->kr, mb->replay, &vo, &t);
+	if (rv != 0) {
+		snprintf(why, whylen, "%s", hyp_strerror(rv));
+		peer_out("referral conn=%u verify=%s reason=%s", m->id,
+		    mb_code_name(rv), why);
+		return (0);
+	}
+	mb_scope_str(&t, scope, sizeof scope);
+	mb_trace_str(&t, trace, sizeof trace);
+	peer_out("referral conn=%u verify=ok kid=%s scope=%s target=%s "
+	    "trace=%s issued_at=%" PRIu64 " ttl=%" PRIu32, m->id, t.kid, scope,
+	    t.target, trace, t.issued_at, t.ttl);
+	return (1);
 }
 
 /* Print the decoded Connect as one line. */
@@ -509,10 +684,10 @@ mb_on_connect(struct mb_conn *m, uint32_t id, const uint8_t *p, size_t n)
 {
 	struct hyp_connect	 c;
 	struct hyp_connect_accept a;
-	socklen_t		 plen;
 	uint8_t			 buf[HYP_CONNECT_ACCEPT_MAX];
 	char			 why[256];
-	int			 rv, vr;
+	const char		*reject;
+	int			 rv;
 
 	evtimer_del(m->timer);
 	if (id != HYP_PKT_CONNECT) {
@@ -529,20 +704,19 @@ mb_on_connect(struct mb_conn *m, uint32_t id, const uint8_t *p, size_t n)
 		return (0);
 	}
 	mb_print_connect(m, &c);
-	if (c.referral_data.ptr != NULL) {
-		vr = mb_verify_referral(&c, hq_conn_peer(m->c, &plen), why,
-		    sizeof why);
-		peer_out("referral conn=%u verify=%s detail=%s", m->id,
-		    vr < 0 ? "none" : vr ? "ok" : "fail", why);
-	}
-	if (m->mb->o.no_answer) {
+	reject = NULL;
+	if (!mb_verify_referral(m, &c, why, sizeof why))
+		reject = why;
+	if (reject == NULL && m->mb->o.no_answer) {
 		peer_out("silent conn=%u", m->id);
 		m->state = MB_DONE;
 		return (0);
 	}
-	if (m->mb->o.reject != NULL) {
-		peer_out("reject conn=%u reason=%s", m->id, m->mb->o.reject);
-		if ((rv = mb_queue_disconnect(m, m->mb->o.reject)) < 0)
+	if (reject == NULL)
+		reject = m->mb->o.reject;
+	if (reject != NULL) {
+		peer_out("reject conn=%u reason=%s", m->id, reject);
+		if ((rv = mb_queue_disconnect(m, reject)) < 0)
 			return (rv);
 		m->fin_queued = 1;
 		m->close_after = 1;
@@ -859,6 +1033,122 @@ mb_parse_alpn(struct mb_opts *o, char *list)
 		mb_usage(2);
 }
 
+/* Parse one --ticket-key ID=REF[@FROM..TO] into o->keys, or exit. */
+static void
+mb_parse_key(struct mb_opts *o, char *arg)
+{
+	struct mb_key	*k;
+	char		*eq, *at, *dots;
+	size_t		 i;
+
+	if (o->nkeys == MB_MAX_KEYS) {
+		peer_err("mock-backend: more than %d --ticket-key", MB_MAX_KEYS);
+		exit(2);
+	}
+	k = &o->keys[o->nkeys];
+	memset(k, 0, sizeof *k);
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg ||
+	    (size_t)(eq - arg) > HYP_TICKET_KID_MAX) {
+		peer_err("mock-backend: --ticket-key %s: expected "
+		    "ID=env:NAME|file:PATH[@FROM..TO]", arg);
+		exit(2);
+	}
+	memcpy(k->kid, arg, (size_t)(eq - arg));
+	k->ref = eq + 1;
+	/* A window is the text after the last '@' when it holds "..". */
+	if ((at = strrchr(eq + 1, '@')) != NULL &&
+	    (dots = strstr(at + 1, "..")) != NULL) {
+		*at = '\0';
+		*dots = '\0';
+		if (at[1] != '\0')
+			k->from = mb_num(at + 1, "--ticket-key FROM");
+		if (dots[2] != '\0')
+			k->to = mb_num(dots + 2, "--ticket-key TO");
+	}
+	for (i = 0; i < o->nkeys; i++)
+		if (strcmp(o->keys[i].kid, k->kid) == 0) {
+			peer_err("mock-backend: --ticket-key %s given twice",
+			    k->kid);
+			exit(2);
+		}
+	o->nkeys++;
+}
+
+/* Parse a duration N, Ns or Nm into seconds, or exit. */
+static uint32_t
+mb_seconds(const char *s, const char *what)
+{
+	char		 num[32];
+	size_t		 n = strlen(s);
+	uint64_t	 mul = 1, v;
+
+	if (n > 0 && (s[n - 1] == 's' || s[n - 1] == 'm')) {
+		mul = s[n - 1] == 'm' ? 60 : 1;
+		n--;
+	}
+	if (n == 0 || n >= sizeof num) {
+		peer_err("mock-backend: %s: not a duration: '%s'", what, s);
+		exit(2);
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	v = mb_num(num, what) * mul;
+	if (v > HYP_TICKET_TTL_MAX) {
+		peer_err("mock-backend: %s: at most %d s", what,
+		    HYP_TICKET_TTL_MAX);
+		exit(2);
+	}
+	return ((uint32_t)v);
+}
+
+/* Read every --ticket-key into a keyring and make the replay cache. */
+static int
+mb_load_keys(struct mb *mb)
+{
+	struct mb_key	*k;
+	uint8_t		*secret;
+	size_t		 len, i;
+	char		 err[256];
+	int		 rv, warn;
+
+	if (mb->o.nkeys == 0)
+		return (0);
+	if (mb->o.backend_id == NULL) {
+		peer_err("mock-backend: --ticket-key needs --backend-id");
+		return (-1);
+	}
+	if ((mb->kr = hyp_keyring_new()) == NULL ||
+	    (mb->replay = hyp_replay_new(mb->o.replay_cap)) == NULL) {
+		peer_err("mock-backend: out of memory");
+		return (-1);
+	}
+	for (i = 0; i < mb->o.nkeys; i++) {
+		k = &mb->o.keys[i];
+		err[0] = '\0';
+		warn = 0;
+		if ((rv = hyp_secret_read(k->ref, NULL, &secret, &len, &warn,
+		    err, sizeof err)) != 0) {
+			peer_err("mock-backend: key %s: %s", k->kid,
+			    err[0] != '\0' ? err : hyp_strerror(rv));
+			return (-1);
+		}
+		if (warn)
+			peer_err("mock-backend: warning: key %s: %s is readable "
+			    "by group or others", k->kid, k->ref);
+		rv = hyp_keyring_add(mb->kr, k->kid, secret, len, k->from,
+		    k->to);
+		hyp_secret_free(secret, len);
+		if (rv != 0) {
+			peer_err("mock-backend: key %s: %s", k->kid,
+			    hyp_strerror(rv));
+			return (-1);
+		}
+		peer_out("ticket-key kid=%s from=%" PRIu64 " to=%" PRIu64,
+		    k->kid, k->from, k->to);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -878,6 +1168,13 @@ main(int argc, char **argv)
 		{ "cn", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "ticket-key", required_argument, NULL, 'K' },
+		{ "backend-id", required_argument, NULL, 'B' },
+		{ "pool", required_argument, NULL, 'P' },
+		{ "skew", required_argument, NULL, 'S' },
+		{ "replay-capacity", required_argument, NULL, 'C' },
+		{ "require-ticket", no_argument, NULL, 'Q' },
+		{ "allow-direct", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mb		 mb;
@@ -892,6 +1189,8 @@ main(int argc, char **argv)
 	memset(&mb, 0, sizeof mb);
 	mb.o.cert = "auto";
 	mb.o.connect_timeout_ms = 15000;
+	mb.o.skew = 5;
+	mb.o.replay_cap = MB_REPLAY_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -948,6 +1247,30 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			mb_usage(0);
+		case 'K':
+			mb_parse_key(&mb.o, optarg);
+			break;
+		case 'B':
+			mb.o.backend_id = optarg;
+			break;
+		case 'P':
+			mb.o.pool_id = optarg;
+			break;
+		case 'S':
+			mb.o.skew = mb_seconds(optarg, "--skew");
+			break;
+		case 'C':
+			mb.o.replay_cap = (size_t)mb_num(optarg,
+			    "--replay-capacity");
+			if (mb.o.replay_cap == 0)
+				mb_usage(2);
+			break;
+		case 'Q':
+			mb.o.allow_direct = 0;
+			break;
+		case 'D':
+			mb.o.allow_direct = 1;
+			break;
 		default:
 			mb_usage(2);
 		}
@@ -961,9 +1284,16 @@ main(int argc, char **argv)
 		mb_usage(2);
 	mb_parse_alpn(&mb.o, alpnbuf);
 	signal(SIGPIPE, SIG_IGN);
+	if (mb_load_keys(&mb) < 0) {
+		hyp_keyring_free(mb.kr);
+		hyp_replay_free(mb.replay);
+		return (2);
+	}
 
 	if ((mb.base = event_base_new()) == NULL) {
 		peer_err("mock-backend: event_base_new failed");
+		hyp_keyring_free(mb.kr);
+		hyp_replay_free(mb.replay);
 		return (1);
 	}
 	memset(&cfg, 0, sizeof cfg);
@@ -991,6 +1321,8 @@ main(int argc, char **argv)
 		peer_err("mock-backend: cannot listen: %s", hyp_strerror(rv));
 		peer_out("listen-failed error=%s", hyp_strerror(rv));
 		event_base_free(mb.base);
+		hyp_keyring_free(mb.kr);
+		hyp_replay_free(mb.replay);
 		return (1);
 	}
 	for (i = 0; i < mb.o.nlisten; i++) {
@@ -1034,5 +1366,7 @@ out:
 	event_base_free(mb.base);
 	for (i = 0; i < mb.o.nsteps; i++)
 		free(mb.o.steps[i].text);
+	hyp_keyring_free(mb.kr);
+	hyp_replay_free(mb.replay);
 	return (rc);
 }
