@@ -1219,37 +1219,6 @@ conf_word(const char *file, const struct conf_doc *d, const char *path,
 	return (HYP_ECONFIG);
 }
 
-/* Parse "10s", "500ms", "2m", "1h" or a bare number of seconds. */
-static int
-conf_duration(const char *s, uint32_t max_ms, uint32_t *ms)
-{
-	unsigned long long	 v = 0, mult;
-	const char		*p = s;
-
-	if (*p < '0' || *p > '9')
-		return (HYP_EINVAL);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 1000ULL * 1000 * 1000 * 1000)
-			return (HYP_ERANGE);
-	}
-	if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return (HYP_EINVAL);
-	v *= mult;
-	if (v > max_ms)
-		return (HYP_ERANGE);
-	*ms = (uint32_t)v;
-	return (0);
-}
-
 /* Parse a decimal unsigned number within [min, max]. */
 static int
 conf_uint(const char *s, unsigned long min, unsigned long max,
@@ -1372,7 +1341,8 @@ conf_core_convert(const char *file, const struct conf_doc *d,
 		return (HYP_ENOMEM);
 
 	if ((s = r->drain_timeout) != NULL) {
-		rc = conf_duration(s, CONF_DRAIN_MAX_MS, &c->drain_timeout_ms);
+		rc = hyp_duration_parse(s, CONF_DRAIN_MAX_MS,
+		    &c->drain_timeout_ms);
 		if (rc == HYP_ERANGE) {
 			conf_seterr(err, conf_err_at(file, d, "drain_timeout",
 			    "drain_timeout: value '%s' out of range (0s..3600s)", s));

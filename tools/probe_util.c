@@ -18,6 +18,7 @@
 
 #include <hyprox/codec.h>
 #include <hyprox/error.h>
+#include <hyprox/util.h>
 
 #include "hyproxctl.h"
 
@@ -342,27 +343,16 @@ probe_load_bytes(const char *arg, size_t max, uint8_t **out, size_t *len,
 int
 probe_parse_duration(const char *s, uint64_t *ms)
 {
-	unsigned long long	v;
-	uint64_t		mul;
-	char			*end;
+	uint32_t	v;
+	int		rc;
 
-	if (*s < '0' || *s > '9')
+	if (strchr(s, 'h') != NULL)	/* hyproxctl(1): ms, s or m */
 		return (HYP_EINVAL);
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
+	if ((rc = hyp_duration_parse(s, PROBE_MAX_TIMEOUT_MS, &v)) != 0)
+		return (rc);
+	if (v == 0)
 		return (HYP_ERANGE);
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		mul = 1000;
-	else if (strcmp(end, "ms") == 0)
-		mul = 1;
-	else if (strcmp(end, "m") == 0)
-		mul = 60000;
-	else
-		return (HYP_EINVAL);
-	if (v == 0 || v > PROBE_MAX_TIMEOUT_MS / mul)
-		return (HYP_ERANGE);
-	*ms = v * mul;
+	*ms = v;
 	return (0);
 }
 

@@ -3,7 +3,7 @@
  * semantic checks.  libcyaml 1.3 has neither defaults nor ranges, so every
  * optional value is a pointer (NULL when absent) and is checked here.
  */
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,80 +33,6 @@ const cyaml_schema_value_t mx_conf_schema = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct mx_conf, mx_fields),
 };
 
-/* Parse "10s", "500ms", "2m" or a bare number of seconds. */
-int
-mx_duration(const char *s, uint32_t *ms)
-{
-	unsigned long long	 v = 0, mult;
-	const char		*p = s;
-
-	if (*p < '0' || *p > '9')
-		return (HYP_EINVAL);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 1000ULL * 1000 * 1000)
-			return (HYP_ERANGE);
-	}
-	if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else
-		return (HYP_EINVAL);
-	v *= mult;
-	if (v > UINT32_MAX)
-		return (HYP_ERANGE);
-	*ms = (uint32_t)v;
-	return (0);
-}
-
-/* Parse "a.b.c.d:port" or "[v6]:port" into a numeric address and a port. */
-int
-mx_parse_listen(const char *s, char *addr, size_t addrlen, uint16_t *port,
-    int *family)
-{
-	unsigned char	 bin[16];
-	const char	*colon, *end;
-	unsigned long	 v;
-	size_t		 alen;
-	char		*ep;
-	int		 br;
-
-	if (s == NULL || *s == '\0')
-		return (HYP_EINVAL);
-	if ((br = s[0] == '[')) {
-		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
-			return (HYP_EINVAL);
-		alen = (size_t)(end - s - 1);
-		s++;
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return (HYP_EINVAL);	/* bare IPv6 needs brackets */
-		alen = (size_t)(colon - s);
-	}
-	if (alen == 0 || alen >= addrlen)
-		return (HYP_EINVAL);
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (!br && inet_pton(AF_INET, addr, bin) == 1)
-		*family = 4;
-	else if (br && inet_pton(AF_INET6, addr, bin) == 1)
-		*family = 6;
-	else
-		return (HYP_EINVAL);
-	if (colon[1] < '0' || colon[1] > '9')
-		return (HYP_EINVAL);
-	v = strtoul(colon + 1, &ep, 10);
-	if (*ep != '\0' || v > 65535 || ep - (colon + 1) > 5)
-		return (HYP_EINVAL);
-	*port = (uint16_t)v;
-	return (0);
-}
-
 /* Apply an integer key with its default and range. */
 static int
 conf_num(const char *key, const uint32_t *v, uint32_t def, uint32_t min,
@@ -127,6 +53,7 @@ mx_settings_make(const struct mx_conf *c, struct mx_settings *out,
     char *err, size_t errlen)
 {
 	static const struct mx_conf	 empty;
+	struct sockaddr_storage		 ss;
 	const char			*listen;
 	int				 rc;
 
@@ -134,13 +61,15 @@ mx_settings_make(const struct mx_conf *c, struct mx_settings *out,
 		c = &empty;
 	memset(out, 0, sizeof(*out));
 	listen = c->listen != NULL ? c->listen : MX_DEF_LISTEN;
-	if (mx_parse_listen(listen, out->addr, sizeof(out->addr), &out->port,
-	    &out->family) != 0) {
+	if (hyp_addr_parse(listen, -1, &ss, NULL) != 0 ||
+	    hyp_addr_numeric((struct sockaddr *)&ss, out->addr,
+	    sizeof(out->addr), &out->port) != 0) {
 		snprintf(err, errlen, "listen: '%s' is not a numeric "
 		    "address and port (e.g. 127.0.0.1:9520 or [::1]:9520)",
 		    listen);
 		return (HYP_ECONFIG);
 	}
+	out->family = ss.ss_family == AF_INET6 ? 6 : 4;
 	if (c->bearer_token != NULL && !hyp_secret_is_ref(c->bearer_token)) {
 		snprintf(err, errlen, "bearer_token: must be a secret "
 		    "reference, env:NAME or file:PATH");
@@ -149,9 +78,11 @@ mx_settings_make(const struct mx_conf *c, struct mx_settings *out,
 	out->bearer_token = c->bearer_token;
 	out->process_metrics = c->process_metrics != NULL ?
 	    *c->process_metrics != 0 : 1;
+	/* hyprox-metrics(5) documents ms, s and m: "1h" stays invalid. */
 	if (c->timeout == NULL)
 		out->timeout_ms = MX_DEF_TIMEOUT_MS;
-	else if (mx_duration(c->timeout, &out->timeout_ms) != 0) {
+	else if (hyp_duration_parse(c->timeout, UINT32_MAX,
+	    &out->timeout_ms) != 0 || strchr(c->timeout, 'h') != NULL) {
 		snprintf(err, errlen, "timeout: invalid duration '%s' "
 		    "(expected e.g. 500ms, 10s, 1m)", c->timeout);
 		return (HYP_ECONFIG);

@@ -458,12 +458,8 @@ bind_listener(struct mx *mx, const struct mx_settings *set,
 	}
 	*port = set->port;
 	fd = evhttp_bound_socket_get_fd(bs);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		(void)hyp_addr_numeric((struct sockaddr *)&ss, NULL, 0, port);
 	*out = bs;
 	return (0);
 }

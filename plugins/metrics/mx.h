@@ -74,9 +74,6 @@ extern const cyaml_schema_value_t mx_conf_schema;
 int	mx_conf_check(const void *conf, char *err, size_t errlen);
 int	mx_settings_make(const struct mx_conf *c, struct mx_settings *out,
 	    char *err, size_t errlen);
-int	mx_parse_listen(const char *s, char *addr, size_t addrlen,
-	    uint16_t *port, int *family);
-int	mx_duration(const char *s, uint32_t *ms);
 
 /* util.c */
 void	mx_buf_add(struct mx_buf *b, const char *s, size_t n);

@@ -95,35 +95,6 @@ rh_time_parse(const char *s, uint64_t *out)
 	return (0);
 }
 
-/* Parse "30s", "2m", "1h" or a bare number of seconds. */
-int
-rh_duration(const char *s, uint32_t *sec)
-{
-	unsigned long long	 v = 0, mult;
-	const char		*p = s;
-
-	if (*p < '0' || *p > '9')
-		return (HYP_EINVAL);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 1000ULL * 1000 * 1000)
-			return (HYP_ERANGE);
-	}
-	if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600;
-	else
-		return (HYP_EINVAL);
-	v *= mult;
-	if (v > UINT32_MAX)
-		return (HYP_ERANGE);
-	*sec = (uint32_t)v;
-	return (0);
-}
-
 /* Name of a ticket scope. */
 const char *
 rh_scope_name(uint8_t scope)
@@ -250,7 +221,8 @@ int
 rh_settings_make(const struct rh_conf *c, uint64_t now,
     struct rh_settings *out, char *err, size_t errlen)
 {
-	int	rc;
+	uint32_t	ms;
+	int		rc;
 
 	memset(out, 0, sizeof(*out));
 	if (errlen > 0)
@@ -259,16 +231,19 @@ rh_settings_make(const struct rh_conf *c, uint64_t now,
 		return (rc);
 	out->ttl = RH_TTL_DEF;
 	if (c->ttl != NULL) {
-		if (rh_duration(c->ttl, &out->ttl) != 0) {
+		/* Whole seconds only: a ticket's ttl is in seconds. */
+		rc = hyp_duration_parse(c->ttl, RH_TTL_MAX * 1000, &ms);
+		if (rc == HYP_EINVAL || (rc == 0 && ms % 1000 != 0)) {
 			snprintf(err, errlen, "ttl: invalid duration '%s' "
 			    "(expected e.g. 30s, 2m, 1h)", c->ttl);
 			return (HYP_ECONFIG);
 		}
-		if (out->ttl < RH_TTL_MIN || out->ttl > RH_TTL_MAX) {
+		if (rc != 0 || ms < RH_TTL_MIN * 1000) {
 			snprintf(err, errlen, "ttl: %s is outside 1s .. 1h",
 			    c->ttl);
 			return (HYP_ERANGE);
 		}
+		out->ttl = ms / 1000;
 	}
 	if (c->scope == NULL || strcmp(c->scope, "backend") == 0)
 		out->scope = HYP_TICKET_SCOPE_BACKEND;

@@ -81,9 +81,6 @@ int	rh_conf_check(const void *conf, char *err, size_t errlen);
  */
 int	rh_time_parse(const char *s, uint64_t *out);
 
-/** Parse a duration ("30s", "2m", "1h", bare seconds) into seconds. */
-int	rh_duration(const char *s, uint32_t *sec);
-
 /** Name of a scope ("backend", "pool", "global"). */
 const char *rh_scope_name(uint8_t scope);
 

@@ -88,37 +88,6 @@ const cyaml_schema_value_t reg_conf_schema = {
 
 /* ---- small parsers ---- */
 
-/* Parse "10s", "500ms", "2m", "1h" or a bare number of seconds. */
-int
-reg_duration(const char *s, uint32_t *ms)
-{
-	unsigned long long	 v = 0, mult;
-	const char		*p = s;
-
-	if (*p < '0' || *p > '9')
-		return (HYP_EINVAL);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 1000ULL * 1000 * 1000)
-			return (HYP_ERANGE);
-	}
-	if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return (HYP_EINVAL);
-	v *= mult;
-	if (v > UINT32_MAX)
-		return (HYP_ERANGE);
-	*ms = (uint32_t)v;
-	return (0);
-}
-
 /* Whether s is a valid id: 1..64 of [A-Za-z0-9._-]. */
 int
 reg_id_valid(const char *s)
@@ -358,7 +327,7 @@ conf_dur(const char *key, const char *s, uint32_t def, uint32_t min,
 		*out = def;
 		return (0);
 	}
-	if (reg_duration(s, out) != 0)
+	if (hyp_duration_parse(s, UINT32_MAX, out) != 0)
 		return (fail(HYP_ECONFIG, err, errlen, "%s: invalid duration "
 		    "'%s' (expected e.g. 500ms, 30s, 2m)", key, s));
 	if (*out < min || *out > max)
@@ -379,45 +348,20 @@ conf_num(const char *key, const uint32_t *v, uint32_t def, uint32_t min,
 	return (0);
 }
 
-/* Parse listen "host:port" or "[v6]:port" (numeric host). */
+/* Parse listen "host:port" or "[v6]:port" (numeric host, port 1..65535). */
 static int
 conf_listen(const char *s, struct reg_settings *set, char *err, size_t errlen)
 {
-	const char	*colon, *h;
-	size_t		 hl;
-	unsigned long	 port;
-	char		*end;
-	uint8_t		 b[16];
+	struct sockaddr_storage	ss;
 
-	if (s[0] == '[') {
-		if ((colon = strstr(s, "]:")) == NULL)
-			goto bad;
-		h = s + 1;
-		hl = (size_t)(colon - h);
-		colon++;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			goto bad;
-		h = s;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl > REG_HOST_MAX)
-		goto bad;
-	memcpy(set->listen_host, h, hl);
-	set->listen_host[hl] = '\0';
-	if (inet_pton(AF_INET, set->listen_host, b) != 1 &&
-	    inet_pton(AF_INET6, set->listen_host, b) != 1)
-		goto bad;
-	if (colon[1] < '0' || colon[1] > '9')
-		goto bad;
-	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || port == 0 || port > 65535)
-		goto bad;
-	set->listen_port = (uint16_t)port;
+	if (hyp_addr_parse(s, -1, &ss, NULL) != 0 ||
+	    hyp_addr_numeric((struct sockaddr *)&ss, set->listen_host,
+	    sizeof(set->listen_host), &set->listen_port) != 0 ||
+	    set->listen_port == 0)
+		return (fail(HYP_ECONFIG, err, errlen, "listen: '%s' must be a "
+		    "numeric address and a port, e.g. 127.0.0.1:9521 or "
+		    "[::1]:9521", s));
 	return (0);
-bad:
-	return (fail(HYP_ECONFIG, err, errlen, "listen: '%s' must be a numeric "
-	    "address and a port, e.g. 127.0.0.1:9521 or [::1]:9521", s));
 }
 
 /* Build one orchestrator; secrets are read only when read_secrets. */

@@ -347,7 +347,6 @@ struct registry {
 };
 
 /* conf.c */
-int	reg_duration(const char *s, uint32_t *ms);
 int	reg_conf_check(const void *conf, char *err, size_t errlen);
 int	reg_settings_build(const struct reg_conf *c, const char *basedir,
 	    int read_secrets, struct reg_settings **out, char *err,

@@ -155,37 +155,6 @@ rt_strategy_name(enum rt_strategy s)
 	return ((unsigned)s < RT_S__COUNT ? rt_strategy_names[s] : "?");
 }
 
-/* Parse "10s", "500ms", "2m", "1h" or a bare number of seconds. */
-int
-rt_duration(const char *s, uint32_t *ms)
-{
-	unsigned long long	 v = 0, mult;
-	const char		*p = s;
-
-	if (*p < '0' || *p > '9')
-		return (HYP_EINVAL);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 1000ULL * 1000 * 1000)
-			return (HYP_ERANGE);
-	}
-	if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return (HYP_EINVAL);
-	v *= mult;
-	if (v > UINT32_MAX)
-		return (HYP_ERANGE);
-	*ms = (uint32_t)v;
-	return (0);
-}
-
 /* Whether s is a valid id: 1..64 of [A-Za-z0-9._-]. */
 int
 rt_id_valid(const char *s)
@@ -315,7 +284,7 @@ conf_dur(const char *key, const char *s, uint32_t def, uint32_t min,
 		*out = def;
 		return (0);
 	}
-	if (rt_duration(s, out) != 0)
+	if (hyp_duration_parse(s, UINT32_MAX, out) != 0)
 		return (fail(HYP_ECONFIG, err, errlen, "%s: invalid duration "
 		    "'%s' (expected e.g. 100ms, 5s, 2m)", key, s));
 	if (*out < min || *out > max)

@@ -337,7 +337,6 @@ struct router {
 };
 
 /* conf.c */
-int	rt_duration(const char *s, uint32_t *ms);
 int	rt_conf_check(const void *conf, char *err, size_t errlen);
 int	rt_table_build(const struct rt_conf *c, struct rt_table **out,
 	    char *err, size_t errlen);

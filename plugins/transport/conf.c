@@ -111,37 +111,6 @@ const cyaml_schema_value_t tp_conf_schema = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct tp_conf, tp_fields),
 };
 
-/* Parse "10s", "500ms", "2m", "1h" or a bare number of seconds. */
-int
-tp_duration(const char *s, uint32_t *ms)
-{
-	unsigned long long	 v = 0, mult;
-	const char		*p = s;
-
-	if (*p < '0' || *p > '9')
-		return (HYP_EINVAL);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long long)(*p - '0');
-		if (v > 1000ULL * 1000 * 1000)
-			return (HYP_ERANGE);
-	}
-	if (*p == '\0' || strcmp(p, "s") == 0)
-		mult = 1000;
-	else if (strcmp(p, "ms") == 0)
-		mult = 1;
-	else if (strcmp(p, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		mult = 3600 * 1000;
-	else
-		return (HYP_EINVAL);
-	v *= mult;
-	if (v > UINT32_MAX)
-		return (HYP_ERANGE);
-	*ms = (uint32_t)v;
-	return (0);
-}
-
 /* Apply a duration key with its default and range. */
 static int
 conf_dur(const char *key, const char *s, uint32_t def, uint32_t min,
@@ -151,7 +120,7 @@ conf_dur(const char *key, const char *s, uint32_t def, uint32_t min,
 		*out = def;
 		return (0);
 	}
-	if (tp_duration(s, out) != 0) {
+	if (hyp_duration_parse(s, UINT32_MAX, out) != 0) {
 		snprintf(err, errlen, "%s: invalid duration '%s' (expected "
 		    "e.g. 500ms, 10s, 2m)", key, s);
 		return (HYP_ECONFIG);

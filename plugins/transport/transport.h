@@ -133,7 +133,6 @@ struct tp_settings {
 
 extern const cyaml_schema_value_t tp_conf_schema;
 
-int	tp_duration(const char *s, uint32_t *ms);
 int	tp_settings_make(const struct tp_conf *c, struct tp_settings *out,
 	    char *err, size_t errlen);
 int	tp_conf_check(const void *conf, char *err, size_t errlen);

@@ -22,5 +22,6 @@
 #include <hyprox/referral.h>
 #include <hyprox/router.h>
 #include <hyprox/ticket.h>
+#include <hyprox/util.h>
 
 #endif /* HYPROX_HYPROX_H */

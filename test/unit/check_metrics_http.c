@@ -1,66 +1,14 @@
 /*
- * check_metrics_http: the metrics plugin's pure logic: listen addresses,
- * settings with defaults and ranges, JSON escaping and its bound, the
- * endpoint table and the bearer token check.
+ * check_metrics_http: the metrics plugin's pure logic: settings with
+ * defaults and ranges, JSON escaping and its bound, the endpoint table and
+ * the bearer token check.  Listen addresses and durations are parsed by
+ * libhyprox (check_util).
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mx.h"
-
-/* Parse a listen string; returns the code and fills the outputs. */
-static int
-parse(const char *s, char *addr, uint16_t *port, int *fam)
-{
-	return (mx_parse_listen(s, addr, MX_ADDR_MAX + 1, port, fam));
-}
-
-START_TEST(listen_good)
-{
-	char		addr[MX_ADDR_MAX + 1];
-	uint16_t	port = 1;
-	int		fam = 0;
-
-	ck_assert_int_eq(parse("127.0.0.1:9520", addr, &port, &fam), 0);
-	ck_assert_str_eq(addr, "127.0.0.1");
-	ck_assert_uint_eq(port, 9520);
-	ck_assert_int_eq(fam, 4);
-	ck_assert_int_eq(parse("[::1]:80", addr, &port, &fam), 0);
-	ck_assert_str_eq(addr, "::1");
-	ck_assert_uint_eq(port, 80);
-	ck_assert_int_eq(fam, 6);
-	ck_assert_int_eq(parse("0.0.0.0:0", addr, &port, &fam), 0);
-	ck_assert_uint_eq(port, 0);
-	ck_assert_int_eq(parse("[2001:db8::1]:65535", addr, &port, &fam), 0);
-	ck_assert_str_eq(addr, "2001:db8::1");
-	ck_assert_uint_eq(port, 65535);
-}
-END_TEST
-
-START_TEST(listen_bad)
-{
-	static const char *const bad[] = {
-		"", "127.0.0.1", "127.0.0.1:", ":9520", "localhost:9520",
-		"::1:9520", "[::1]", "[::1]9520", "[127.0.0.1]:80",
-		"127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:80x",
-		"127.0.0.1:000000080", "[::1:80", "300.1.1.1:80",
-		"[fe80::1%eth0]:80", "127.0.0.1: 80",
-	};
-	char		addr[MX_ADDR_MAX + 1];
-	uint16_t	port;
-	int		fam;
-	size_t		i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(parse(bad[i], addr, &port, &fam) == HYP_EINVAL,
-		    "accepted '%s'", bad[i]);
-	ck_assert_int_eq(parse(NULL, addr, &port, &fam), HYP_EINVAL);
-	/* An address longer than the buffer. */
-	ck_assert_int_eq(mx_parse_listen("127.0.0.1:80", addr, 5, &port,
-	    &fam), HYP_EINVAL);
-}
-END_TEST
 
 START_TEST(settings_defaults)
 {
@@ -158,25 +106,6 @@ START_TEST(settings_bad)
 }
 END_TEST
 
-START_TEST(durations)
-{
-	uint32_t	ms;
-
-	ck_assert_int_eq(mx_duration("10", &ms), 0);
-	ck_assert_uint_eq(ms, 10000);
-	ck_assert_int_eq(mx_duration("250ms", &ms), 0);
-	ck_assert_uint_eq(ms, 250);
-	ck_assert_int_eq(mx_duration("2m", &ms), 0);
-	ck_assert_uint_eq(ms, 120000);
-	ck_assert_int_eq(mx_duration("", &ms), HYP_EINVAL);
-	ck_assert_int_eq(mx_duration("s", &ms), HYP_EINVAL);
-	ck_assert_int_eq(mx_duration("-1s", &ms), HYP_EINVAL);
-	ck_assert_int_eq(mx_duration("5d", &ms), HYP_EINVAL);
-	ck_assert_int_eq(mx_duration("99999999999", &ms), HYP_ERANGE);
-	ck_assert_int_eq(mx_duration("5000000m", &ms), HYP_ERANGE);
-}
-END_TEST
-
 START_TEST(json_escape)
 {
 	struct mx_buf	b = { 0 };
@@ -269,12 +198,9 @@ metrics_http_suite(void)
 	Suite	*s = suite_create("metrics_http");
 	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, listen_good);
-	tcase_add_test(tc, listen_bad);
 	tcase_add_test(tc, settings_defaults);
 	tcase_add_test(tc, settings_values);
 	tcase_add_test(tc, settings_bad);
-	tcase_add_test(tc, durations);
 	tcase_add_test(tc, json_escape);
 	tcase_add_test(tc, json_bound);
 	tcase_add_test(tc, endpoints);

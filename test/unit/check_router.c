@@ -405,7 +405,6 @@ START_TEST(parsers)
 {
 	struct rt_cidr	c;
 	uint8_t		u[16];
-	uint32_t	ms;
 
 	ck_assert_int_eq(rt_parse_cidr("10.1.0.0/16", &c), 0);
 	ck_assert_uint_eq(c.len, 16);
@@ -424,12 +423,6 @@ START_TEST(parsers)
 	    u), 0);
 	ck_assert_int_ne(rt_parse_uuid("0123abcd-4567-89ab-cdef-0123456789ag",
 	    u), 0);
-	ck_assert_int_eq(rt_duration("100ms", &ms), 0);
-	ck_assert_uint_eq(ms, 100);
-	ck_assert_int_eq(rt_duration("2m", &ms), 0);
-	ck_assert_uint_eq(ms, 120000);
-	ck_assert_int_ne(rt_duration("-1s", &ms), 0);
-	ck_assert_int_ne(rt_duration("99999999999h", &ms), 0);
 	ck_assert_int_eq(rt_sni_match("*.example.com", "a.b.EXAMPLE.com."), 1);
 	ck_assert_int_eq(rt_sni_match("*.example.com", "example.com"), 0);
 	ck_assert_int_eq(rt_sni_match("*.example.com", "badexample.com"), 0);

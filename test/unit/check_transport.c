@@ -206,29 +206,6 @@ START_TEST(conf_bad)
 }
 END_TEST
 
-START_TEST(duration)
-{
-	uint32_t	ms;
-
-	ck_assert_int_eq(tp_duration("10s", &ms), 0);
-	ck_assert_uint_eq(ms, 10000);
-	ck_assert_int_eq(tp_duration("250ms", &ms), 0);
-	ck_assert_uint_eq(ms, 250);
-	ck_assert_int_eq(tp_duration("2m", &ms), 0);
-	ck_assert_uint_eq(ms, 120000);
-	ck_assert_int_eq(tp_duration("1h", &ms), 0);
-	ck_assert_uint_eq(ms, 3600000);
-	ck_assert_int_eq(tp_duration("7", &ms), 0);
-	ck_assert_uint_eq(ms, 7000);
-	ck_assert_int_eq(tp_duration("", &ms), HYP_EINVAL);
-	ck_assert_int_eq(tp_duration("s", &ms), HYP_EINVAL);
-	ck_assert_int_eq(tp_duration("1.5s", &ms), HYP_EINVAL);
-	ck_assert_int_eq(tp_duration("5d", &ms), HYP_EINVAL);
-	ck_assert_int_eq(tp_duration("5000000h", &ms), HYP_ERANGE);
-	ck_assert_int_eq(tp_duration("99999999999999999999", &ms), HYP_ERANGE);
-}
-END_TEST
-
 START_TEST(bucket)
 {
 	double		tok = 5;
@@ -537,7 +514,6 @@ transport_suite(void)
 	tcase_add_test(tc, conf_unknown_key);
 	tcase_add_loop_test(tc, conf_bad, 0,
 	    (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
-	tcase_add_test(tc, duration);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("admission");
 	tcase_add_test(tc, bucket);
