@@ -22,6 +22,7 @@
 
 #include <hyprox/error.h>
 #include <hyprox/secret.h>
+#include <hyprox/util.h>
 
 #include "hyproxctl.h"
 
@@ -32,6 +33,7 @@
 #define RG_DEF_URL		"http://127.0.0.1:9521"
 #define RG_DEF_SECRET		"env:HYPROX_REGISTRY_SECRET"
 #define RG_PREFIX		"HYPROX-HMAC-SHA256"
+#define RG_TIMEOUT_MAX_MS	(24ull * 3600 * 1000)	/* a day */
 
 /* The options common to every registry command. */
 struct rg_opts {
@@ -40,7 +42,7 @@ struct rg_opts {
 	const char	*secret_ref;
 	const char	*now;		/* --now: fixed timestamp */
 	const char	*nonce;		/* --nonce: fixed nonce */
-	uint64_t	 timeout_ms;
+	uint32_t	 timeout_ms;
 	int		 verbose;
 };
 
@@ -108,29 +110,6 @@ rg_num(const char *s, uint64_t max, uint64_t *v)
 	if (errno != 0 || *end != '\0' || n > max)
 		return (HYP_EINVAL);
 	*v = n;
-	return (0);
-}
-
-/* Parse N, Nms, Ns or Nm into milliseconds. */
-static int
-rg_duration(const char *s, uint64_t *ms)
-{
-	unsigned long long	n;
-	char			*end;
-
-	if (*s < '0' || *s > '9')
-		return (HYP_EINVAL);
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || n > 86400000ULL)
-		return (HYP_EINVAL);
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		n *= 1000;
-	else if (strcmp(end, "m") == 0)
-		n *= 60000;
-	else if (strcmp(end, "ms") != 0)
-		return (HYP_EINVAL);
-	*ms = n;
 	return (0);
 }
 
@@ -574,8 +553,8 @@ registry_main(int argc, char **argv)
 			o.secret_ref = optarg;
 			break;
 		case 'T':
-			if (rg_duration(optarg, &o.timeout_ms) != 0 ||
-			    o.timeout_ms == 0)
+			if (hyp_duration_parse(optarg, RG_TIMEOUT_MAX_MS,
+			    &o.timeout_ms) != 0 || o.timeout_ms == 0)
 				goto usage;
 			break;
 		case 'N':

@@ -24,6 +24,7 @@
 #include <hyprox/error.h>
 #include <hyprox/secret.h>
 #include <hyprox/ticket.h>
+#include <hyprox/util.h>
 
 #include "hyproxctl.h"
 
@@ -207,23 +208,17 @@ tk_parse_ext(const char *s, uint8_t *ext, size_t cap, size_t *len)
 	    (size_t)n));
 }
 
-/* Parse a numeric IPv4 or IPv6 address into ss. */
+/* Parse a numeric IPv4 or IPv6 address (a port would be ignored) into ss. */
 static int
 tk_parse_addr(const char *s, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	uint16_t	port = 0;
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return (0);
-	}
-	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return (0);
-	}
-	return (HYP_EINVAL);
+	if (hyp_addr_parse(s, 0, ss, NULL) != 0 ||
+	    hyp_addr_numeric((struct sockaddr *)ss, NULL, 0, &port) != 0 ||
+	    port != 0)
+		return (HYP_EINVAL);
+	return (0);
 }
 
 /* Read a ticket from hex, or from standard input ("-": hex or raw). */

@@ -189,7 +189,7 @@ orch_source_ok(const struct reg_orch *o, const struct sockaddr_storage *ss)
 	size_t	i;
 
 	for (i = 0; i < o->ncidrs; i++) {
-		if (reg_cidr_match(&o->cidrs[i], (const struct sockaddr *)ss))
+		if (hyp_cidr_match(&o->cidrs[i], (const struct sockaddr *)ss))
 			return (1);
 	}
 	return (0);

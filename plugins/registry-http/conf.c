@@ -120,42 +120,6 @@ reg_tag_valid(const char *s)
 	return (1);
 }
 
-/* Parse "a.b.c.d[/n]" or "v6[/n]"; a bare address is a host prefix. */
-int
-reg_parse_cidr(const char *s, struct reg_cidr *out)
-{
-	char		 buf[INET6_ADDRSTRLEN + 8];
-	const char	*slash;
-	char		*end;
-	unsigned long	 len;
-	unsigned	 max;
-
-	if (strlen(s) >= sizeof(buf))
-		return (HYP_EINVAL);
-	memcpy(buf, s, strlen(s) + 1);
-	memset(out, 0, sizeof(*out));
-	if ((slash = strchr(s, '/')) != NULL)
-		buf[slash - s] = '\0';
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->fam = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->fam = AF_INET6;
-		max = 128;
-	} else
-		return (HYP_EINVAL);
-	out->len = max;
-	if (slash != NULL) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return (HYP_EINVAL);
-		len = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || len > max)
-			return (HYP_EINVAL);
-		out->len = (unsigned)len;
-	}
-	return (0);
-}
-
 /* Parse "5520" or "5520-5600" (1..65535, lo <= hi). */
 int
 reg_parse_range(const char *s, struct reg_range *out)
@@ -218,20 +182,6 @@ prefix_eq(const uint8_t *a, const uint8_t *b, unsigned len)
 		return (1);
 	mask = (uint8_t)(0xff << (8 - rest));
 	return ((a[full] & mask) == (b[full] & mask));
-}
-
-/* Whether the source sa lies in c (IPv4-mapped sources match IPv4 CIDRs). */
-int
-reg_cidr_match(const struct reg_cidr *c, const struct sockaddr *sa)
-{
-	uint8_t	b[16];
-	int	fam;
-
-	if (reg_addr_bytes(sa, b, &fam) != 0 || fam != c->fam)
-		return (0);
-	if (fam == AF_INET)
-		return (prefix_eq(b + 12, c->addr, c->len));
-	return (prefix_eq(b, c->addr, c->len));
 }
 
 /* Whether the IPv4 address a (network order bytes) is in net/len. */
@@ -384,7 +334,7 @@ conf_orch(const struct reg_conf_orch *co, unsigned i, const char *basedir,
 		return (fail(HYP_ECONFIG, err, errlen, "orchestrators[%u].cidrs: "
 		    "at least one source CIDR is required", i));
 	for (j = 0; j < co->cidrs_count; j++) {
-		if (reg_parse_cidr(co->cidrs[j], &o->cidrs[j]) != 0)
+		if (hyp_cidr_parse(co->cidrs[j], &o->cidrs[j]) != 0)
 			return (fail(HYP_ECONFIG, err, errlen, "orchestrators"
 			    "[%u].cidrs[%u]: '%s' is not a CIDR", i, j,
 			    co->cidrs[j]));

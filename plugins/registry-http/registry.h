@@ -101,12 +101,6 @@ extern const cyaml_schema_value_t reg_conf_schema;
 
 /* ---- effective settings ---- */
 
-struct reg_cidr {
-	int		fam;		/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];
-	unsigned	len;
-};
-
 struct reg_range {
 	uint16_t	lo;
 	uint16_t	hi;
@@ -116,7 +110,7 @@ struct reg_orch {
 	char		 id[REG_ID_MAX + 1];
 	uint8_t		*secret;
 	size_t		 secretlen;
-	struct reg_cidr	 cidrs[REG_LIST_MAX];
+	struct hyp_cidr	 cidrs[REG_LIST_MAX];
 	size_t		 ncidrs;
 	char		 pools[REG_LIST_MAX][REG_ID_MAX + 1];
 	size_t		 npools;
@@ -352,11 +346,9 @@ int	reg_settings_build(const struct reg_conf *c, const char *basedir,
 	    int read_secrets, struct reg_settings **out, char *err,
 	    size_t errlen);
 void	reg_settings_free(struct reg_settings *s);
-int	reg_parse_cidr(const char *s, struct reg_cidr *out);
 int	reg_parse_range(const char *s, struct reg_range *out);
 int	reg_id_valid(const char *s);
 int	reg_tag_valid(const char *s);
-int	reg_cidr_match(const struct reg_cidr *c, const struct sockaddr *sa);
 int	reg_addr_bytes(const struct sockaddr *sa, uint8_t out[16], int *fam);
 const char *reg_addr_class(const char *host, int allow_public,
 	    int allow_loopback, int *fam);

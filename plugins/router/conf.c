@@ -4,7 +4,6 @@
  * 1.3 has neither defaults nor ranges, so optional values are pointers
  * (NULL when absent) checked here; every message starts with its key path.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,42 +168,6 @@ rt_id_valid(const char *s)
 			return (0);
 	}
 	return (1);
-}
-
-/* Parse "a.b.c.d[/n]" or "v6[/n]"; a bare address is a host prefix. */
-int
-rt_parse_cidr(const char *s, struct rt_cidr *out)
-{
-	char		 buf[INET6_ADDRSTRLEN + 8];
-	const char	*slash;
-	char		*end;
-	unsigned long	 len;
-	unsigned	 max;
-
-	if (strlen(s) >= sizeof(buf))
-		return (HYP_EINVAL);
-	memcpy(buf, s, strlen(s) + 1);
-	memset(out, 0, sizeof(*out));
-	if ((slash = strchr(s, '/')) != NULL)
-		buf[slash - s] = '\0';
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->fam = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->fam = AF_INET6;
-		max = 128;
-	} else
-		return (HYP_EINVAL);
-	out->len = max;
-	if (slash != NULL) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return (HYP_EINVAL);
-		len = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || len > max)
-			return (HYP_EINVAL);
-		out->len = (unsigned)len;
-	}
-	return (0);
 }
 
 /* Parse a uuid "8-4-4-4-12" (either case) into 16 big-endian bytes. */
@@ -730,7 +693,7 @@ build_match(const struct rt_conf_match *cm, unsigned r, struct rt_match *m,
 		if ((m->cidr = calloc(cm->cidr_count, sizeof(*m->cidr))) == NULL)
 			return (fail(HYP_ENOMEM, err, errlen, "out of memory"));
 		for (i = 0; i < cm->cidr_count; i++) {
-			if (rt_parse_cidr(cm->cidr[i], &m->cidr[i]) != 0)
+			if (hyp_cidr_parse(cm->cidr[i], &m->cidr[i]) != 0)
 				return (fail(HYP_ECONFIG, err, errlen, "routes[%u]"
 				    ".match.cidr[%u]: '%s' is not an address or "
 				    "address/prefix", r, i, cm->cidr[i]));

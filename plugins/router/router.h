@@ -250,12 +250,6 @@ struct rt_pool {
 	hyp_series_t		*m_dec[RT_R__COUNT];
 };
 
-struct rt_cidr {
-	int		fam;		/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];
-	unsigned	len;
-};
-
 struct rt_refsrc {
 	char		host[RT_HOST_MAX + 1];
 	int		port;		/* -1: any */
@@ -278,7 +272,7 @@ struct rt_match {
 	size_t		  nuuid;
 	char		**user;		/* lowercased */
 	size_t		  nuser;
-	struct rt_cidr	 *cidr;
+	struct hyp_cidr	 *cidr;
 	size_t		  ncidr;
 };
 
@@ -341,7 +335,6 @@ int	rt_conf_check(const void *conf, char *err, size_t errlen);
 int	rt_table_build(const struct rt_conf *c, struct rt_table **out,
 	    char *err, size_t errlen);
 const char *rt_strategy_name(enum rt_strategy s);
-int	rt_parse_cidr(const char *s, struct rt_cidr *out);
 int	rt_parse_uuid(const char *s, uint8_t out[16]);
 int	rt_id_valid(const char *s);
 

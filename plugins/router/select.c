@@ -67,23 +67,6 @@ peer_addr(hyp_session_t *s, uint8_t out[16], int *fam)
 	return (0);
 }
 
-/* Whether addr (of family fam) lies inside the prefix c. */
-static int
-cidr_has(const struct rt_cidr *c, int fam, const uint8_t *addr)
-{
-	unsigned	full = c->len / 8, rest = c->len % 8;
-	uint8_t		mask;
-
-	if (c->fam != fam)
-		return (0);
-	if (memcmp(c->addr, addr, full) != 0)
-		return (0);
-	if (rest == 0)
-		return (1);
-	mask = (uint8_t)(0xff << (8 - rest));
-	return ((c->addr[full] & mask) == (addr[full] & mask));
-}
-
 /* Whether the Connect's referral source matches one entry. */
 static int
 refsrc_match(const struct rt_match *m, const struct hyp_connect *c)
@@ -119,10 +102,11 @@ int
 rt_match_session(const struct rt_match *m, hyp_session_t *s)
 {
 	const struct hyp_connect	*c = hyp_session_connect(s);
+	const struct sockaddr		*sa;
 	const char			*v;
-	uint8_t				 addr[16];
+	socklen_t			 salen = 0;
 	size_t				 i;
-	int				 fam = 0, ok;
+	int				 ok;
 
 	if (m->nsni > 0) {
 		if ((v = hyp_session_sni(s)) == NULL)
@@ -173,10 +157,10 @@ rt_match_session(const struct rt_match *m, hyp_session_t *s)
 			return (0);
 	}
 	if (m->ncidr > 0) {
-		if (peer_addr(s, addr, &fam) == 0)
+		if ((sa = hyp_session_peer(s, &salen)) == NULL || salen == 0)
 			return (0);
 		for (ok = 0, i = 0; i < m->ncidr && !ok; i++)
-			ok = cidr_has(&m->cidr[i], fam, addr);
+			ok = hyp_cidr_match(&m->cidr[i], sa);
 		if (!ok)
 			return (0);
 	}

@@ -4,8 +4,6 @@
  * libcyaml 1.3 has neither defaults nor ranges: optional values are
  * pointers (NULL when absent) checked here.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,73 +65,6 @@ fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 	return (rc);
 }
 
-/* Parse "a.b.c.d[/n]" or "x::y[/n]"; IPv4 is mapped into ::ffff:0:0/96. */
-int
-tr_cidr_parse(const char *s, struct tr_cidr *out)
-{
-	char		 buf[INET6_ADDRSTRLEN + 8];
-	const char	*slash;
-	char		*end;
-	unsigned long	 len;
-	unsigned	 max, off = 0;
-	struct in_addr	 a4;
-
-	if (s == NULL || strlen(s) >= sizeof(buf))
-		return (HYP_EINVAL);
-	memcpy(buf, s, strlen(s) + 1);
-	memset(out, 0, sizeof(*out));
-	if ((slash = strchr(s, '/')) != NULL)
-		buf[slash - s] = '\0';
-	if (inet_pton(AF_INET, buf, &a4) == 1) {
-		out->addr[10] = out->addr[11] = 0xff;
-		memcpy(out->addr + 12, &a4, 4);
-		max = 32;
-		off = 96;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1)
-		max = 128;
-	else
-		return (HYP_EINVAL);
-	len = max;
-	if (slash != NULL) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return (HYP_EINVAL);
-		len = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || len > max)
-			return (HYP_EINVAL);
-	}
-	out->bits = (unsigned)len + off;
-	return (0);
-}
-
-/* Whether sa lies in c (IPv4 and v4-mapped IPv6 are the same). */
-int
-tr_cidr_match(const struct tr_cidr *c, const struct sockaddr *sa)
-{
-	uint8_t		a[16];
-	unsigned	full, rest;
-
-	memset(a, 0, sizeof(a));
-	if (sa == NULL)
-		return (0);
-	if (sa->sa_family == AF_INET) {
-		a[10] = a[11] = 0xff;
-		memcpy(a + 12, &((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6)
-		memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->
-		    sin6_addr, 16);
-	else
-		return (0);
-	full = c->bits / 8;
-	rest = c->bits % 8;
-	if (memcmp(a, c->addr, full) != 0)
-		return (0);
-	if (rest != 0 && ((a[full] ^ c->addr[full]) &
-	    (uint8_t)(0xff << (8 - rest))) != 0)
-		return (0);
-	return (1);
-}
-
 /* Whether the session's address, uuid or username is on the allowlist. */
 int
 tr_allow_session(const struct tr_allow *a, const hyp_session_t *s)
@@ -145,7 +76,7 @@ tr_allow_session(const struct tr_allow *a, const hyp_session_t *s)
 
 	sa = hyp_session_peer(s, &len);
 	for (i = 0; i < a->nclients; i++)
-		if (tr_cidr_match(&a->clients[i], sa))
+		if (hyp_cidr_match(&a->clients[i], sa))
 			return (1);
 	if ((c = hyp_session_connect(s)) == NULL)
 		return (0);
@@ -210,7 +141,7 @@ allow_make(const struct tr_conf_packets *p, struct tr_allow *a, char *err,
 	if (p == NULL)
 		return (0);
 	for (i = 0; i < p->clients_count; i++)
-		if (tr_cidr_parse(p->clients[i], &a->clients[i]) != 0)
+		if (hyp_cidr_parse(p->clients[i], &a->clients[i]) != 0)
 			return (fail(HYP_ECONFIG, err, errlen, "packets.clients"
 			    "[%u]: '%s' is not an address or address/prefix",
 			    i, p->clients[i]));

@@ -47,12 +47,6 @@ struct tr_conf {
 	struct tr_conf_packets	*packets;
 };
 
-/** An address prefix: IPv4 is kept as ::ffff:a.b.c.d (prefix + 96). */
-struct tr_cidr {
-	uint8_t		addr[16];
-	unsigned	bits;
-};
-
 /** Where events go. */
 enum tr_output {
 	TR_OUT_STDERR = 0,
@@ -62,7 +56,7 @@ enum tr_output {
 
 /** The packet allowlist after checks; strings point into the tr_conf. */
 struct tr_allow {
-	struct tr_cidr	 clients[TR_LIST_MAX];
+	struct hyp_cidr	 clients[TR_LIST_MAX];
 	unsigned	 nclients;
 	uint8_t		 uuids[TR_LIST_MAX][16];
 	unsigned	 nuuids;
@@ -88,8 +82,6 @@ extern const cyaml_schema_value_t tr_conf_schema;
 int	tr_settings_make(const struct tr_conf *c, struct tr_settings *out,
 	    char *err, size_t errlen);
 int	tr_conf_check(const void *conf, char *err, size_t errlen);
-int	tr_cidr_parse(const char *s, struct tr_cidr *out);
-int	tr_cidr_match(const struct tr_cidr *c, const struct sockaddr *sa);
 int	tr_allow_session(const struct tr_allow *a, const hyp_session_t *s);
 int	tr_allow_id(const struct tr_allow *a, uint32_t id);
 int	tr_hex_forbidden(uint32_t id);

@@ -1,7 +1,7 @@
 /*
  * Utilities (libhyprox): the parsers every plugin's configuration needs,
- * so that durations and addresses mean the same everywhere.  Usable by
- * plugins and tools; nothing here allocates or keeps state.
+ * so that durations, addresses and prefixes mean the same everywhere.
+ * Usable by plugins and tools; nothing here allocates or keeps state.
  */
 #ifndef HYPROX_UTIL_H
 #define HYPROX_UTIL_H
@@ -54,6 +54,37 @@ int	hyp_addr_parse(const char *s, int default_port,
  */
 int	hyp_addr_numeric(const struct sockaddr *sa, char *host, size_t hostlen,
 	    uint16_t *port);
+
+/**
+ * An address prefix, as from hyp_cidr_parse().  IPv4 is kept as the
+ * IPv4-mapped IPv6 address ::ffff:a.b.c.d, so an IPv4 /n has 96 + n bits.
+ */
+struct hyp_cidr {
+	/** AF_INET (an IPv4 or IPv4-mapped prefix) or AF_INET6. */
+	int		family;
+	uint8_t		addr[16];	/**< the address, IPv4 mapped */
+	unsigned	bits;		/**< over addr, at most 128 */
+};
+
+/**
+ * Parse "a.b.c.d", "a.b.c.d/n" (n 0 to 32), "v6" or "v6/n" (n 0 to 128),
+ * n having 1 to 3 digits; a bare address is a single host.  Bits past the
+ * prefix may be set.  An IPv6 prefix inside ::ffff:0:0/96 is the IPv4
+ * prefix it maps ("::ffff:10.0.0.0/104" is 10.0.0.0/8).  Names, zones and
+ * brackets are refused.  The caller owns s and out; *out is written only on
+ * success.
+ * @return 0, or HYP_EINVAL.
+ */
+int	hyp_cidr_parse(const char *s, struct hyp_cidr *out);
+
+/**
+ * Whether sa, an AF_INET or AF_INET6 address (complete for its family),
+ * lies inside c.  An IPv4-mapped IPv6 address matches IPv4 prefixes as
+ * its IPv4 address does, and no other IPv6 prefix ("::/0" matches every
+ * IPv6 address but no IPv4 one).  The caller owns c and sa.
+ * @return 1 or 0 (also when sa is NULL or of another family).
+ */
+int	hyp_cidr_match(const struct hyp_cidr *c, const struct sockaddr *sa);
 
 #ifdef __cplusplus
 }

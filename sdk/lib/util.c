@@ -1,7 +1,8 @@
 /*
- * Utilities: the duration and address parsers shared by the daemon, the
- * plugins and the tools.  Syntax is checked before size, so an input
- * that is not a duration is HYP_EINVAL however many digits it has.
+ * Utilities: the duration, address and prefix parsers shared by the
+ * daemon, the plugins and the tools.  Syntax is checked before size, so
+ * an input that is not a duration is HYP_EINVAL however many digits it
+ * has.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -136,4 +137,87 @@ hyp_addr_numeric(const struct sockaddr *sa, char *host, size_t hostlen,
 	if (port != NULL)
 		*port = ntohs(p);
 	return (0);
+}
+
+/* Parse an address with an optional prefix length; IPv4 is kept mapped. */
+HYP_API int
+hyp_cidr_parse(const char *s, struct hyp_cidr *out)
+{
+	static const uint8_t	 v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+	};
+	struct hyp_cidr		 c;
+	char			 host[INET6_ADDRSTRLEN];
+	const char		*slash;
+	size_t			 hl, n, i;
+	unsigned		 v, max;
+
+	if (s == NULL)
+		return (HYP_EINVAL);
+	slash = strchr(s, '/');
+	hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (hl == 0 || hl >= sizeof(host))
+		return (HYP_EINVAL);
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(&c, 0, sizeof(c));
+	if (inet_pton(AF_INET, host, c.addr + 12) == 1) {
+		memcpy(c.addr, v4mapped, sizeof(v4mapped));
+		c.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c.addr) == 1) {
+		c.family = AF_INET6;
+		max = 128;
+	} else
+		return (HYP_EINVAL);
+	v = max;
+	if (slash != NULL) {
+		n = strspn(slash + 1, "0123456789");
+		if (n == 0 || n > 3 || slash[1 + n] != '\0')
+			return (HYP_EINVAL);
+		for (i = 1, v = 0; i <= n; i++)
+			v = v * 10 + (unsigned)(slash[i] - '0');
+		if (v > max)
+			return (HYP_EINVAL);
+	}
+	c.bits = (c.family == AF_INET ? 96 : 0) + v;
+	/* "::ffff:10.0.0.0/104" says 10.0.0.0/8: match it as IPv4. */
+	if (c.family == AF_INET6 && c.bits >= 96 &&
+	    memcmp(c.addr, v4mapped, sizeof(v4mapped)) == 0)
+		c.family = AF_INET;
+	memcpy(out, &c, sizeof(c));
+	return (0);
+}
+
+/* Whether sa lies inside c; an IPv4-mapped sa counts as its IPv4. */
+HYP_API int
+hyp_cidr_match(const struct hyp_cidr *c, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	uint8_t				 a[16];
+	unsigned			 full, rest;
+	int				 fam;
+
+	if (c == NULL || sa == NULL || c->bits > 128)
+		return (0);
+	memset(a, 0, sizeof(a));
+	if (sa->sa_family == AF_INET) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &sin->sin_addr, 4);
+		fam = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(a, &sin6->sin6_addr, 16);
+		fam = IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) ? AF_INET :
+		    AF_INET6;
+	} else
+		return (0);
+	if (fam != c->family)
+		return (0);
+	full = c->bits / 8;
+	rest = c->bits % 8;
+	if (memcmp(a, c->addr, full) != 0)
+		return (0);
+	return (rest == 0 ||
+	    ((a[full] ^ c->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0);
 }

@@ -70,30 +70,6 @@ peer_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
 	return (0);
 }
 
-/* Fill a sockaddr from a numeric address. */
-int
-peer_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof *ss);
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof *sin;
-		return (0);
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof *sin6;
-		return (0);
-	}
-	return (-1);
-}
-
 /* Format an address with its port. */
 void
 peer_addr_str(const struct sockaddr *sa, char out[PEER_ADDR_MAX])

@@ -26,10 +26,6 @@ void	peer_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	peer_split_hostport(const char *s, char *host, size_t hostlen,
 	    uint16_t *port);
 
-/** Resolve a numeric address and port into ss.  Returns 0 or -1. */
-int	peer_sockaddr(const char *host, uint16_t port,
-	    struct sockaddr_storage *ss, socklen_t *len);
-
 /** Format an address as "1.2.3.4:5520" or "[::1]:5520" into out. */
 void	peer_addr_str(const struct sockaddr *sa, char out[PEER_ADDR_MAX]);
 

@@ -39,6 +39,8 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include <hyprox/util.h>
+
 #include "peer.h"
 
 #define QJ_MAX_HALF_OPEN	4096
@@ -609,8 +611,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qj	 q;
-	char		 host[PEER_ADDR_MAX];
-	uint16_t	 port;
 	int		 ch, rc = 0;
 	unsigned long	 v;
 
@@ -653,11 +653,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 ||
-	    peer_split_hostport(argv[optind], host, sizeof host, &port) < 0 ||
-	    peer_sockaddr(host, port, &q.to, &q.tolen) < 0)
+	    hyp_addr_parse(argv[optind], -1, &q.to, &q.tolen) != 0)
 		qj_usage(2);
 	if (!qj_loopback((struct sockaddr *)&q.to)) {
-		peer_err("quic-junk: %s is not a loopback address", host);
+		peer_err("quic-junk: %s is not a loopback address",
+		    argv[optind]);
 		return (2);
 	}
 	if ((q.fd = qj_socket(&q)) < 0) {

@@ -334,47 +334,6 @@ END_TEST
 
 /* ---- conf.c ---- */
 
-START_TEST(cidr)
-{
-	struct tr_cidr		c;
-	struct sockaddr_in	sin;
-	struct sockaddr_in6	sin6;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr);
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8::5", &sin6.sin6_addr);
-
-	ck_assert_int_eq(tr_cidr_parse("10.1.0.0/16", &c), 0);
-	ck_assert_uint_eq(c.bits, 112);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin), 1);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin6), 0);
-	ck_assert_int_eq(tr_cidr_parse("10.1.2.4/31", &c), 0);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin), 0);
-	ck_assert_int_eq(tr_cidr_parse("10.1.2.3", &c), 0);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin), 1);
-	ck_assert_int_eq(tr_cidr_parse("2001:db8::/32", &c), 0);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin6), 1);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin), 0);
-	/* v4-mapped IPv6 peers match IPv4 prefixes. */
-	inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr);
-	ck_assert_int_eq(tr_cidr_parse("10.0.0.0/8", &c), 0);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin6), 1);
-	ck_assert_int_eq(tr_cidr_parse("0.0.0.0/0", &c), 0);
-	ck_assert_int_eq(tr_cidr_match(&c, (struct sockaddr *)&sin), 1);
-	/* Bad input. */
-	ck_assert_int_ne(tr_cidr_parse("10.0.0.0/33", &c), 0);
-	ck_assert_int_ne(tr_cidr_parse("10.0.0.0/", &c), 0);
-	ck_assert_int_ne(tr_cidr_parse("10.0.0.0/-1", &c), 0);
-	ck_assert_int_ne(tr_cidr_parse("::/129", &c), 0);
-	ck_assert_int_ne(tr_cidr_parse("host/8", &c), 0);
-	ck_assert_int_ne(tr_cidr_parse("", &c), 0);
-	ck_assert_int_ne(tr_cidr_parse(NULL, &c), 0);
-}
-END_TEST
-
 START_TEST(conf_errors)
 {
 	static const struct {
@@ -875,7 +834,6 @@ tracer_suite(void)
 	tcase_add_test(tc, json_format);
 	tcase_add_test(tc, json_truncate);
 	tcase_add_test(tc, reason_value);
-	tcase_add_test(tc, cidr);
 	tcase_add_test(tc, conf_errors);
 	tcase_add_test(tc, allowlist);
 	tcase_add_test(tc, redact_connect);

@@ -1,7 +1,7 @@
 /*
- * Unit tests for the libhyprox utilities (sdk/lib/util.c): durations and
- * numeric addresses, the union of the cases the plugins' own parsers were
- * tested with before they moved here.
+ * Unit tests for the libhyprox utilities (sdk/lib/util.c): durations,
+ * numeric addresses and prefixes, the union of the cases the plugins' own
+ * parsers were tested with before they moved here.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -198,6 +198,148 @@ START_TEST(addr_numeric)
 }
 END_TEST
 
+/* Fill ss with the numeric address a (port 0). */
+static const struct sockaddr *
+sa_of(const char *a, struct sockaddr_storage *ss)
+{
+	ck_assert_int_eq(hyp_addr_parse(a, 0, ss, NULL), 0);
+	return ((const struct sockaddr *)ss);
+}
+
+START_TEST(cidr_parse_good)
+{
+	static const struct {
+		const char	*s;
+		int		 family;
+		unsigned	 bits;
+		const char	*addr;		/* addr as IPv6 text */
+	} good[] = {
+		{ "10.1.0.0/16", AF_INET, 112, "::ffff:10.1.0.0" },
+		{ "10.0.0.0/8", AF_INET, 104, "::ffff:10.0.0.0" },
+		{ "10.1.2.3", AF_INET, 128, "::ffff:10.1.2.3" },
+		{ "10.1.2.3/16", AF_INET, 112, "::ffff:10.1.2.3" },
+		{ "0.0.0.0/0", AF_INET, 96, "::ffff:0.0.0.0" },
+		{ "10.0.0.0/08", AF_INET, 104, "::ffff:10.0.0.0" },
+		{ "2001:db8::1", AF_INET6, 128, "2001:db8::1" },
+		{ "2001:db8::/32", AF_INET6, 32, "2001:db8::" },
+		{ "::1", AF_INET6, 128, "::1" },
+		{ "::/0", AF_INET6, 0, "::" },
+		{ "::/96", AF_INET6, 96, "::" },
+		{ "::ffff:0:0/95", AF_INET6, 95, "::ffff:0.0.0.0" },
+		/* Inside ::ffff:0:0/96: the IPv4 prefix it maps. */
+		{ "::ffff:10.0.0.0/104", AF_INET, 104, "::ffff:10.0.0.0" },
+		{ "::ffff:0:0/96", AF_INET, 96, "::ffff:0.0.0.0" },
+		{ "::ffff:10.1.2.3", AF_INET, 128, "::ffff:10.1.2.3" },
+	};
+	struct hyp_cidr	c;
+	char		a[INET6_ADDRSTRLEN];
+	size_t		i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&c, 0xa5, sizeof(c));
+		ck_assert_msg(hyp_cidr_parse(good[i].s, &c) == 0,
+		    "refused '%s'", good[i].s);
+		ck_assert_int_eq(c.family, good[i].family);
+		ck_assert_uint_eq(c.bits, good[i].bits);
+		ck_assert_ptr_nonnull(inet_ntop(AF_INET6, c.addr, a,
+		    sizeof(a)));
+		ck_assert_str_eq(a, good[i].addr);
+	}
+}
+END_TEST
+
+START_TEST(cidr_parse_bad)
+{
+	static const char *const bad[] = {
+		"", "/8", "10.1.0.0/", "10.1.0.0/-1", "10.0.0.0/33",
+		"10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0 /8", "10.0.0.0/8 ",
+		"10.0.0.0/8x", "10.0.0.0/8/8", "10.0.0.0/0008",
+		"10.0.0.0/99999999999999999999", "::/129", "::ffff:1.2.3.4/129",
+		"host/8", "nope", "localhost", "10.0.0", "10.0.0.256/8",
+		"010.0.0.1", "[::1]", "[::1]/128", "fe80::1%eth0/64",
+		"10.0.0.1:80", "2001:db8:::1/64",
+		"0000:0000:0000:0000:0000:0000:0000:0000:0001/128",
+	};
+	struct hyp_cidr	c, zero;
+	size_t		i;
+
+	memset(&c, 0xa5, sizeof(c));
+	memset(&zero, 0xa5, sizeof(zero));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(hyp_cidr_parse(bad[i], &c) == HYP_EINVAL,
+		    "accepted '%s'", bad[i]);
+	ck_assert_int_eq(hyp_cidr_parse(NULL, &c), HYP_EINVAL);
+	/* Nothing written on failure. */
+	ck_assert_int_eq(memcmp(&c, &zero, sizeof(c)), 0);
+}
+END_TEST
+
+START_TEST(cidr_match)
+{
+	static const struct {
+		const char	*cidr;
+		const char	*addr;
+		int		 in;
+	} cases[] = {
+		{ "10.1.0.0/16", "10.1.2.3", 1 },
+		{ "10.1.0.0/16", "10.2.2.3", 0 },
+		{ "10.1.0.0/16", "2001:db8::5", 0 },
+		{ "10.1.2.4/31", "10.1.2.3", 0 },
+		{ "10.1.2.4/31", "10.1.2.5", 1 },
+		{ "10.1.2.3", "10.1.2.3", 1 },
+		{ "10.1.2.3", "10.1.2.2", 0 },
+		{ "10.0.0.0/8", "10.200.3.4", 1 },
+		{ "10.0.0.0/16", "10.200.3.4", 0 },
+		{ "0.0.0.0/0", "10.1.2.3", 1 },
+		{ "0.0.0.0/0", "2001:db8::5", 0 },
+		/* IPv4-mapped IPv6 addresses match IPv4 prefixes... */
+		{ "10.0.0.0/8", "::ffff:10.1.2.3", 1 },
+		{ "10.200.0.0/15", "::ffff:10.200.3.4", 1 },
+		{ "10.200.0.0/15", "::ffff:10.202.3.4", 0 },
+		{ "0.0.0.0/0", "::ffff:1.2.3.4", 1 },
+		{ "::ffff:10.0.0.0/104", "10.9.9.9", 1 },
+		{ "::ffff:10.0.0.0/104", "::ffff:10.9.9.9", 1 },
+		{ "::ffff:10.0.0.0/104", "11.9.9.9", 0 },
+		/* ...and no IPv6 prefix, whatever it covers. */
+		{ "::/0", "::ffff:10.1.2.3", 0 },
+		{ "::/0", "10.1.2.3", 0 },
+		{ "::ffff:0:0/95", "::ffff:10.1.2.3", 0 },
+		{ "::/0", "2001:db8::5", 1 },
+		{ "::/0", "::", 1 },
+		{ "2001:db8::/32", "2001:db8::5", 1 },
+		{ "2001:db8::/32", "2001:db9::5", 0 },
+		{ "2001:db8::/32", "10.1.2.3", 0 },
+		{ "2001:db8::/33", "2001:db8:8000::1", 0 },
+		{ "2001:db8::/33", "2001:db8:7fff::1", 1 },
+		{ "::1", "::1", 1 },
+		{ "::1/128", "::2", 0 },
+		{ "::/127", "::1", 1 },
+		{ "::/96", "::10.1.2.3", 1 },
+		{ "::/96", "10.1.2.3", 0 },
+	};
+	struct sockaddr_storage	ss;
+	struct hyp_cidr		c;
+	size_t			i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(hyp_cidr_parse(cases[i].cidr, &c), 0);
+		ck_assert_msg(hyp_cidr_match(&c, sa_of(cases[i].addr, &ss)) ==
+		    cases[i].in, "%s in %s: not %d", cases[i].addr,
+		    cases[i].cidr, cases[i].in);
+	}
+	/* Not an IPv4 or IPv6 address: never inside. */
+	ck_assert_int_eq(hyp_cidr_parse("0.0.0.0/0", &c), 0);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = AF_UNIX;
+	ck_assert_int_eq(hyp_cidr_match(&c, (struct sockaddr *)&ss), 0);
+	ck_assert_int_eq(hyp_cidr_match(&c, NULL), 0);
+	ck_assert_int_eq(hyp_cidr_match(NULL, sa_of("1.2.3.4", &ss)), 0);
+	/* A prefix longer than an address never matches. */
+	c.bits = 129;
+	ck_assert_int_eq(hyp_cidr_match(&c, sa_of("1.2.3.4", &ss)), 0);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 util_suite(void)
@@ -214,6 +356,12 @@ util_suite(void)
 	tcase_add_test(tc, addr_good);
 	tcase_add_test(tc, addr_bad);
 	tcase_add_test(tc, addr_numeric);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cidr");
+	tcase_add_test(tc, cidr_parse_good);
+	tcase_add_test(tc, cidr_parse_bad);
+	tcase_add_test(tc, cidr_match);
 	suite_add_tcase(s, tc);
 	return (s);
 }
