@@ -1,8 +1,15 @@
 /*
  * cidmap.c: connection ID -> connection map.  Buckets are chosen with keyed
  * SipHash (crypto_shorthash) so peers cannot aim at one bucket; entries come
- * from a pool allocated once, so the map is bounded and never allocates
- * after hq_cidmap_init().
+ * from a pool allocated once, so the map is bounded.
+ *
+ * Memory is only touched as it is used: pool entries are handed out in
+ * order (the free list only holds returned ones), and the bucket array
+ * starts small and doubles, up to one bucket per pool entry, while the map
+ * holds more CIDs than buckets.  A map sized for many connections thus
+ * costs resident memory in proportion to the connections it really holds
+ * (a preallocated array written at random would be resident nearly whole
+ * after a few thousand CIDs).  A failed growth keeps the current array.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* recvmmsg, struct mmsghdr */
@@ -25,17 +32,19 @@ cid_bucket(const struct hq_cidmap *m, const uint8_t *cid, size_t len)
 	return ((size_t)v & m->mask);
 }
 
-/* Allocate a map holding at most cap CIDs. */
+/* Allocate a map holding at most cap CIDs (pool pages untouched). */
 int
 hq_cidmap_init(struct hq_cidmap *m, size_t cap)
 {
-	size_t	nb = 16, i;
+	size_t	nb = HQ_CIDMAP_MINB, maxb = 16;
 
 	memset(m, 0, sizeof(*m));
 	if (cap == 0)
 		return (HYP_EINVAL);
-	while (nb < cap && nb < ((size_t)1 << 30))
-		nb <<= 1;
+	while (maxb < cap && maxb < ((size_t)1 << 30))
+		maxb <<= 1;
+	if (nb > maxb)
+		nb = maxb;
 	m->b = calloc(nb, sizeof(*m->b));
 	m->pool = calloc(cap, sizeof(*m->pool));
 	if (m->b == NULL || m->pool == NULL) {
@@ -43,13 +52,47 @@ hq_cidmap_init(struct hq_cidmap *m, size_t cap)
 		return (HYP_ENOMEM);
 	}
 	m->mask = nb - 1;
+	m->maxb = maxb;
 	m->cap = cap;
-	for (i = 0; i < cap; i++) {
-		m->pool[i].next = m->free;
-		m->free = &m->pool[i];
-	}
 	crypto_shorthash_keygen(m->key);
 	return (0);
+}
+
+/* Double the bucket array and rehash; on failure keep the current one. */
+static void
+cid_grow(struct hq_cidmap *m)
+{
+	struct hq_cident	**nb, *e, *next;
+	size_t			  n = m->mask + 1, i, b;
+
+	if (n >= m->maxb || (nb = calloc(2 * n, sizeof(*nb))) == NULL)
+		return;
+	m->mask = 2 * n - 1;
+	for (i = 0; i < n; i++) {
+		for (e = m->b[i]; e != NULL; e = next) {
+			next = e->next;
+			b = cid_bucket(m, e->cid, e->len);
+			e->next = nb[b];
+			nb[b] = e;
+		}
+	}
+	free(m->b);
+	m->b = nb;
+}
+
+/* Take an entry: a returned one, else the next never-used one. */
+static struct hq_cident *
+cid_take(struct hq_cidmap *m)
+{
+	struct hq_cident	*e;
+
+	if ((e = m->free) != NULL) {
+		m->free = e->next;
+		return (e);
+	}
+	if (m->used < m->cap)
+		return (&m->pool[m->used++]);
+	return (NULL);
 }
 
 /* Free the map's memory. */
@@ -87,10 +130,10 @@ hq_cidmap_add(struct hq_cidmap *m, const uint8_t *cid, size_t len,
 		return (HYP_EINVAL);
 	if (cid_find(m, cid, len) != NULL)
 		return (HYP_EEXIST);
-	if (m->free == NULL || c->ncids >= HQ_CONN_CIDS)
+	if (c->ncids >= HQ_CONN_CIDS || (e = cid_take(m)) == NULL)
 		return (HYP_ENOSPC);
-	e = m->free;
-	m->free = e->next;
+	if (m->count >= m->mask + 1)
+		cid_grow(m);
 	e->len = (uint8_t)len;
 	memcpy(e->cid, cid, len);
 	e->conn = c;

@@ -85,6 +85,7 @@ client_destroy(void *owner)
 		else if (cl->conn.queued == 2)
 			TAILQ_REMOVE(&cl->ep.dead, &cl->conn, qentry);
 		hq_conn_teardown(&cl->conn);
+		hq_conn_free_facts(&cl->conn);
 	}
 	hq_sock_close(&cl->sock);
 	hq_tls_free(&cl->ep.tls);
@@ -187,8 +188,14 @@ hq_client_new(struct event_base *base, const struct hq_client_config *cfg,
 	if ((rv = hq_tls_session_client(c, cfg->sni)) != 0)
 		goto fail;
 	ngtcp2_conn_set_tls_native_handle(c->qc, c->tls);
-	if (cfg->sni != NULL)
-		(void)snprintf(c->sni, sizeof(c->sni), "%s", cfg->sni);
+	if (cfg->sni != NULL) {
+		if (hq_conn_peerinfo(c) == NULL) {
+			rv = HYP_ENOMEM;
+			goto fail;
+		}
+		(void)snprintf(c->peer->sni, sizeof(c->peer->sni), "%s",
+		    cfg->sni);
+	}
 
 	/* Send the first Initial now. */
 	hq_ep_enter(&cl->ep);

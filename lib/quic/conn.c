@@ -196,6 +196,10 @@ cb_handshake_completed(ngtcp2_conn *qc, void *ud)
 	struct hq_ep	*ep = c->ep;
 
 	(void)qc;
+	if (hq_tls_peer_info(c) != 0) {
+		hq_logf(ep, HQ_LOG_WARN, "no memory for the handshake facts");
+		return (NGTCP2_ERR_CALLBACK_FAILURE);
+	}
 	c->hs_done = 1;
 	c->t_hs = hq_now();
 	if (c->state == HQ_CS_HANDSHAKE)
@@ -205,7 +209,6 @@ cb_handshake_completed(ngtcp2_conn *qc, void *ud)
 		ep->stats.conns_half_open--;
 	}
 	ep->stats.handshakes_ok++;
-	hq_tls_peer_info(c);
 	if (ep->server)
 		hq_server_hs_done(c);
 	c->hs_fired = 1;
@@ -475,18 +478,22 @@ hq_conn_setup(struct hq_conn *c, struct hq_ep *ep, struct hq_sock *s)
 	c->t_start = hq_now();
 	TAILQ_INIT(&c->streams);
 	ngtcp2_ccerr_default(&c->ccerr);
-	memcpy(&c->local, &s->local, s->locallen);
-	c->locallen = s->locallen;
+	c->locallen = s->locallen <= sizeof(c->local) ? s->locallen :
+	    sizeof(c->local);
+	memcpy(&c->local, &s->local, c->locallen);
 	if ((c->timer = evtimer_new(ep->base, conn_timer_cb, c)) == NULL)
 		return (HYP_ENOMEM);
-	if (ep->tp.datagrams) {
-		c->dgcap = ep->tp.datagram_queue;
-		c->dgq = malloc(c->dgcap * HQ_DGRAM_MAX);
-		c->dglen = calloc(c->dgcap, sizeof(*c->dglen));
-		if (c->dgq == NULL || c->dglen == NULL)
-			return (HYP_ENOMEM);
-	}
+	/* The DATAGRAM ring comes with the first hq_conn_send_datagram(). */
 	return (0);
+}
+
+/* The handshake facts of c, allocated on first use; NULL without memory. */
+struct hq_peerinfo *
+hq_conn_peerinfo(struct hq_conn *c)
+{
+	if (c->peer == NULL)
+		c->peer = calloc(1, sizeof(*c->peer));
+	return (c->peer);
 }
 
 /* Stop writing qlog and close its file. */
@@ -548,6 +555,9 @@ hq_conn_teardown(struct hq_conn *c)
 	free(c->dglen);
 	c->dgq = NULL;
 	c->dglen = NULL;
+	free(c->closebuf);
+	c->closebuf = NULL;
+	c->closebuflen = 0;
 	if (c->qc != NULL) {
 		ngtcp2_conn_del(c->qc);
 		c->qc = NULL;
@@ -566,6 +576,17 @@ hq_conn_teardown(struct hq_conn *c)
 	c->torn_down = 1;
 }
 
+/* Free what teardown keeps for later questions: peer facts, close reason. */
+void
+hq_conn_free_facts(struct hq_conn *c)
+{
+	free(c->peer);
+	c->peer = NULL;
+	free(c->close_reason);
+	c->close_reason = NULL;
+	c->close_reasonlen = 0;
+}
+
 /* The path for ngtcp2: our socket's address and the given remote. */
 void
 hq_conn_path(struct hq_conn *c, ngtcp2_path *path,
@@ -582,6 +603,8 @@ hq_conn_path(struct hq_conn *c, ngtcp2_path *path,
 void
 hq_conn_set_peer(struct hq_conn *c, const struct sockaddr *sa, socklen_t len)
 {
+	if (len > sizeof(c->remote))	/* not IPv4/IPv6: cannot happen */
+		len = sizeof(c->remote);
 	memcpy(&c->remote, sa, len);
 	c->remotelen = len;
 }
@@ -690,6 +713,7 @@ conn_send_close(struct hq_conn *c, enum hq_close_kind kind)
 	ngtcp2_path_storage	ps;
 	ngtcp2_pkt_info		pi;
 	ngtcp2_ssize		n;
+	uint8_t			buf[HQ_CLOSEBUF];
 
 	if (c->state >= HQ_CS_CLOSING)
 		return;
@@ -704,7 +728,7 @@ conn_send_close(struct hq_conn *c, enum hq_close_kind kind)
 	ngtcp2_path_storage_zero(&ps);
 	memset(&pi, 0, sizeof(pi));
 	n = ngtcp2_conn_write_connection_close(c->qc, &ps.path, &pi,
-	    c->closebuf, sizeof(c->closebuf), &c->ccerr, hq_now());
+	    buf, sizeof(buf), &c->ccerr, hq_now());
 	c->state = HQ_CS_CLOSING;
 	conn_notify(c, kind, &c->ccerr);
 	if (n <= 0) {
@@ -712,10 +736,13 @@ conn_send_close(struct hq_conn *c, enum hq_close_kind kind)
 		conn_to_dead(c);
 		return;
 	}
-	c->closebuflen = (size_t)n;
+	/* Kept for repeats while closing; without memory it is sent once. */
+	if ((c->closebuf = malloc((size_t)n)) != NULL) {
+		memcpy(c->closebuf, buf, (size_t)n);
+		c->closebuflen = (size_t)n;
+	}
 	(void)hq_sock_send(c->sock, (struct sockaddr *)ps.path.remote.addr,
-	    ps.path.remote.addrlen, pi.ecn, c->closebuf, c->closebuflen, 0,
-	    &c->cst);
+	    ps.path.remote.addrlen, pi.ecn, buf, (size_t)n, 0, &c->cst);
 	conn_close_timer(c);
 }
 
@@ -1070,21 +1097,21 @@ hq_conn_established(const hq_conn_t *c)
 const char *
 hq_conn_alpn(const hq_conn_t *c)
 {
-	return (c->alpn);
+	return (c->peer != NULL ? c->peer->alpn : "");
 }
 
 /* SNI (server: received; client: sent) or "". */
 const char *
 hq_conn_sni(const hq_conn_t *c)
 {
-	return (c->sni);
+	return (c->peer != NULL ? c->peer->sni : "");
 }
 
 /* Peer certificate fingerprint, or NULL. */
 const char *
 hq_conn_peer_fp(const hq_conn_t *c)
 {
-	return (c->have_peer_fp ? c->peer_fp : NULL);
+	return (c->peer != NULL && c->peer->have_fp ? c->peer->fp : NULL);
 }
 
 /* Current peer address (the path ngtcp2 uses). */
@@ -1141,8 +1168,11 @@ conn_close_req(hq_conn_t *c, int transport, uint64_t code,
 
 	if (c->state >= HQ_CS_CLOSING || c->close_req)
 		return (0);
-	if (len > sizeof(c->close_reason))
-		len = sizeof(c->close_reason);
+	if (len > HQ_REASON_MAX)
+		len = HQ_REASON_MAX;
+	/* Without memory the close goes out without its reason phrase. */
+	if (len > 0 && (c->close_reason = malloc(len)) == NULL)
+		len = 0;
 	if (len > 0)
 		memcpy(c->close_reason, reason, len);
 	c->close_reasonlen = len;
@@ -1322,6 +1352,18 @@ hq_conn_send_datagram(hq_conn_t *c, const void *data, size_t len)
 	}
 	if (len > HQ_DGRAM_MAX)
 		return (HYP_ERANGE);
+	if (c->dgq == NULL) {
+		c->dgq = malloc(c->ep->tp.datagram_queue * HQ_DGRAM_MAX);
+		c->dglen = calloc(c->ep->tp.datagram_queue, sizeof(*c->dglen));
+		if (c->dgq == NULL || c->dglen == NULL) {
+			free(c->dgq);
+			free(c->dglen);
+			c->dgq = NULL;
+			c->dglen = NULL;
+			return (HYP_ENOMEM);
+		}
+		c->dgcap = c->ep->tp.datagram_queue;
+	}
 	if (c->dgn == c->dgcap)
 		return (HYP_ENOSPC);
 	i = (c->dghead + c->dgn) % c->dgcap;

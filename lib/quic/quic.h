@@ -407,7 +407,8 @@ size_t		 hq_stream_send_space(hq_conn_t *c, int64_t sid);
 int		 hq_stream_consume(hq_conn_t *c, int64_t sid, size_t n);
 /** Abort both directions of a stream with an application error code. */
 int		 hq_stream_reset(hq_conn_t *c, int64_t sid, uint64_t app_code);
-/** Queue one DATAGRAM (copied); HYP_ENOTSUP if not negotiated. */
+/** Queue one DATAGRAM (copied); HYP_ENOTSUP if not negotiated, HYP_ENOMEM
+ *  if its ring (allocated by the first call) cannot be allocated. */
 int		 hq_conn_send_datagram(hq_conn_t *c, const void *data,
 		    size_t len);
 

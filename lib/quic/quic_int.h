@@ -90,6 +90,8 @@ int	 hq_sock_send(struct hq_sock *s, const struct sockaddr *to,
 	    size_t gso, struct hq_conn_stats *cs);
 
 /* ---- cidmap.c: CID -> connection, keyed SipHash, preallocated pool ---- */
+#define HQ_CIDMAP_MINB		256	/* initial buckets (doubles) */
+
 struct hq_cident {
 	struct hq_cident	*next;		/* bucket chain / free list */
 	struct hq_cident	*cnext;		/* same-connection list */
@@ -101,8 +103,10 @@ struct hq_cident {
 struct hq_cidmap {
 	struct hq_cident	**b;
 	size_t			  mask;
+	size_t			  maxb;		/* bucket array bound */
 	struct hq_cident	 *pool;
-	struct hq_cident	 *free;
+	struct hq_cident	 *free;		/* returned entries */
+	size_t			  used;		/* pool entries ever used */
 	size_t			  count;
 	size_t			  cap;
 	uint8_t			  key[crypto_shorthash_KEYBYTES];
@@ -182,10 +186,25 @@ int	 hq_tls_set_verify(struct hq_tls *t, struct hq_ep *ep,
 void	 hq_tls_free(struct hq_tls *t);
 int	 hq_tls_session_server(struct hq_conn *c);
 int	 hq_tls_session_client(struct hq_conn *c, const char *sni);
-void	 hq_tls_peer_info(struct hq_conn *c);
+int	 hq_tls_peer_info(struct hq_conn *c);
 
 /* ---- conn.c: endpoint glue and connection engine ---- */
 TAILQ_HEAD(hq_connq, hq_conn);
+
+/* An address of ours or a peer's (lib/quic sockets are IPv4 or IPv6). */
+union hq_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+
+/* What the handshake told (allocated when it completes; client: at start). */
+struct hq_peerinfo {
+	char			 alpn[HQ_ALPN_MAX + 1];
+	char			 sni[HQ_SNI_MAX];
+	char			 fp[HQ_FP_LEN + 1];
+	int			 have_fp;
+};
 
 struct hq_ep_ops {
 	void	(*release)(struct hq_conn *c);	/* connection is dead */
@@ -245,9 +264,9 @@ struct hq_conn {
 	struct hq_ep		*ep;
 	struct hq_sock		*sock;
 	struct event		*timer;
-	struct sockaddr_storage	 local;
+	union hq_addr		 local;
 	socklen_t		 locallen;
-	struct sockaddr_storage	 remote;
+	union hq_addr		 remote;
 	socklen_t		 remotelen;
 	enum hq_cstate		 state;
 	void			*user;
@@ -276,11 +295,11 @@ struct hq_conn {
 	int			 close_transport; /* transport error code */
 	uint64_t		 close_deadline;
 	uint64_t		 close_code;
-	char			 close_reason[HQ_REASON_MAX];
+	char			*close_reason;	/* malloc'd, <= HQ_REASON_MAX */
 	size_t			 close_reasonlen;
 	ngtcp2_ccerr		 ccerr;		/* what we send */
 	enum hq_close_kind	 close_kind;
-	uint8_t			 closebuf[HQ_CLOSEBUF];
+	uint8_t			*closebuf;	/* malloc'd when closing */
 	size_t			 closebuflen;
 	uint64_t		 closing_rx;
 	int			 got_reset;
@@ -294,10 +313,7 @@ struct hq_conn {
 	enum hq_validation	 validated;
 	uint64_t		 t_start;
 	uint64_t		 t_hs;
-	char			 alpn[HQ_ALPN_MAX + 1];
-	char			 sni[HQ_SNI_MAX];
-	char			 peer_fp[HQ_FP_LEN + 1];
-	int			 have_peer_fp;
+	struct hq_peerinfo	*peer;		/* NULL until the handshake */
 
 	/* qlog (server connections chosen by qlog_open()) */
 	int			 qlog_on;
@@ -314,10 +330,12 @@ void	 hq_ep_enter(struct hq_ep *ep);
 int	 hq_ep_leave(struct hq_ep *ep);
 
 int	 hq_conn_setup(struct hq_conn *c, struct hq_ep *ep, struct hq_sock *s);
+struct hq_peerinfo *hq_conn_peerinfo(struct hq_conn *c);
 void	 hq_conn_callbacks(ngtcp2_callbacks *cb, int server);
 void	 hq_conn_settings(struct hq_conn *c, ngtcp2_settings *set,
 	    ngtcp2_transport_params *p);
 void	 hq_conn_teardown(struct hq_conn *c);
+void	 hq_conn_free_facts(struct hq_conn *c);
 void	 hq_conn_qlog_write(void *user_data, uint32_t flags, const void *data,
 	    size_t len);
 int	 hq_conn_read(struct hq_conn *c, const struct hq_rxpkt *pkt);

@@ -461,6 +461,7 @@ server_release(struct hq_conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	hq_conn_teardown(c);
+	hq_conn_free_facts(c);
 	free(c);
 }
 

@@ -591,29 +591,36 @@ hq_tls_session_client(struct hq_conn *c, const char *sni)
 	return (0);
 }
 
-/* Record ALPN, SNI and the peer certificate fingerprint after handshake. */
-void
+/*
+ * Record ALPN, SNI and the peer certificate fingerprint after the handshake
+ * (their memory is allocated only now); HYP_ENOMEM without it.
+ */
+int
 hq_tls_peer_info(struct hq_conn *c)
 {
+	struct hq_peerinfo	*pi;
 	const gnutls_datum_t	*certs;
 	gnutls_datum_t		 alpn;
 	unsigned		 n = 0, type;
 	size_t			 len;
 
+	if ((pi = hq_conn_peerinfo(c)) == NULL)
+		return (HYP_ENOMEM);
 	if (gnutls_alpn_get_selected_protocol(c->tls, &alpn) == 0 &&
 	    alpn.size <= HQ_ALPN_MAX) {
-		memcpy(c->alpn, alpn.data, alpn.size);
-		c->alpn[alpn.size] = '\0';
+		memcpy(pi->alpn, alpn.data, alpn.size);
+		pi->alpn[alpn.size] = '\0';
 	}
 	if (c->ep->server) {
-		len = sizeof(c->sni);
-		if (gnutls_server_name_get(c->tls, c->sni, &len, &type, 0) != 0 ||
-		    type != GNUTLS_NAME_DNS)
-			c->sni[0] = '\0';
+		len = sizeof(pi->sni);
+		if (gnutls_server_name_get(c->tls, pi->sni, &len, &type,
+		    0) != 0 || type != GNUTLS_NAME_DNS)
+			pi->sni[0] = '\0';
 	}
 	certs = gnutls_certificate_get_peers(c->tls, &n);
 	if (certs != NULL && n > 0) {
-		fp_der(&certs[0], c->peer_fp);
-		c->have_peer_fp = 1;
+		fp_der(&certs[0], pi->fp);
+		pi->have_fp = 1;
 	}
+	return (0);
 }

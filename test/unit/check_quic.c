@@ -5,8 +5,13 @@
  * application close, handshake timeout, server verification (pin, SAN, CA
  * file, insecure), uni streams, DATAGRAM, and bad datagrams; transport
  * error close, admission binding (admit()'s user pointer and the closed()
- * guarantee), per-connection counters and max_udp_payload.
+ * guarantee), per-connection counters and max_udp_payload; the CID map's
+ * lazy pool, bucket growth and bounds (internal API, quic_int.h).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* struct mmsghdr in quic_int.h */
+#endif
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -21,6 +26,7 @@
 #include <event2/event.h>
 
 #include "quic.h"
+#include "quic_int.h"
 
 #define ECHO_TOTAL	(100 * 1024)
 #define PEND_CAP	(1024 * 1024)
@@ -1334,6 +1340,86 @@ START_TEST(test_conn_stats_udp_payload)
 }
 END_TEST
 
+/* Write n as an 8-byte big-endian CID. */
+static void
+cid_of(uint8_t cid[8], size_t n)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, n >>= 8)
+		cid[i] = (uint8_t)n;
+}
+
+/*
+ * The CID map touches memory as it is used: no pool entry before the first
+ * add, buckets doubling with the count up to the bound; every CID stays
+ * findable across growth; the pool and per-connection bounds hold; freed
+ * entries are reused before the pool advances.
+ */
+START_TEST(test_cidmap_lazy_grow)
+{
+	static struct hq_conn	 conns[512], one;
+	struct hq_cidmap	 m;
+	uint8_t			 cid[8];
+	size_t			 i, cap = 4000;
+
+	ck_assert_int_eq(hq_cidmap_init(&m, 0), HYP_EINVAL);
+	ck_assert_int_eq(hq_cidmap_init(&m, cap), 0);
+	ck_assert_uint_eq(m.mask + 1, HQ_CIDMAP_MINB);
+	ck_assert_uint_eq(m.used, 0);
+	ck_assert_ptr_null(m.free);
+	for (i = 0; i < cap; i++) {
+		cid_of(cid, i);
+		ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &conns[i / 8]), 0);
+		ck_assert_uint_le(m.count, 2 * (m.mask + 1));
+	}
+	ck_assert_uint_eq(m.used, cap);
+	ck_assert_uint_eq(m.mask + 1, 4096);	/* bound: pow2 >= cap */
+	for (i = 0; i < cap; i++) {
+		cid_of(cid, i);
+		ck_assert_ptr_eq(hq_cidmap_get(&m, cid, 8), &conns[i / 8]);
+	}
+	cid_of(cid, cap);
+	ck_assert_ptr_null(hq_cidmap_get(&m, cid, 8));
+	ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &conns[511]), HYP_ENOSPC);
+	cid_of(cid, 5);
+	ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &conns[511]), HYP_EEXIST);
+	ck_assert_int_eq(hq_cidmap_add(&m, cid, 0, &conns[511]), HYP_EINVAL);
+	ck_assert_int_eq(hq_cidmap_add(&m, cid, NGTCP2_MAX_CIDLEN + 1,
+	    &conns[511]), HYP_EINVAL);
+
+	/* Free one connection's 8 CIDs: they are reused, the pool is not. */
+	hq_cidmap_del_conn(&m, &conns[0]);
+	ck_assert_uint_eq(conns[0].ncids, 0);
+	ck_assert_uint_eq(m.count, cap - 8);
+	for (i = 0; i < 8; i++) {
+		cid_of(cid, i);
+		ck_assert_ptr_null(hq_cidmap_get(&m, cid, 8));
+		cid_of(cid, 100000 + i);
+		ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &conns[511]), 0);
+	}
+	ck_assert_uint_eq(m.used, cap);
+	cid_of(cid, 100000 + 8);
+	ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &conns[511]), HYP_ENOSPC);
+	cid_of(cid, 100003);
+	hq_cidmap_del(&m, cid, 8);
+	ck_assert_ptr_null(hq_cidmap_get(&m, cid, 8));
+	ck_assert_uint_eq(conns[511].ncids, 7);
+	hq_cidmap_free(&m);
+
+	/* At most HQ_CONN_CIDS per connection. */
+	ck_assert_int_eq(hq_cidmap_init(&m, 64), 0);
+	for (i = 0; i < HQ_CONN_CIDS; i++) {
+		cid_of(cid, i);
+		ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &one), 0);
+	}
+	cid_of(cid, i);
+	ck_assert_int_eq(hq_cidmap_add(&m, cid, 8, &one), HYP_ENOSPC);
+	ck_assert_uint_eq(m.mask + 1, 64);	/* small caps: pow2 >= cap */
+	hq_cidmap_free(&m);
+}
+END_TEST
+
 static Suite *
 quic_suite(void)
 {
@@ -1358,6 +1444,7 @@ quic_suite(void)
 	tcase_add_test(tc, test_admit_user_close_all_free);
 	tcase_add_test(tc, test_admit_handshake_timeout_and_free);
 	tcase_add_test(tc, test_conn_stats_udp_payload);
+	tcase_add_test(tc, test_cidmap_lazy_grow);
 	suite_add_tcase(s, tc);
 	return (s);
 }
