@@ -63,7 +63,7 @@ struct hyp_session {
 	enum hyp_decision	 decision;
 	hyp_backend_t		*backend;
 	char			*deny_message;
-	char			 reason[HYPD_REASON_MAX];
+	char			*reason;	/* HYPD_REASON_MAX, on first use */
 	size_t			 reasonlen;
 
 	int			 ended;
@@ -217,6 +217,7 @@ hyp_session_end(hyp_session_t *s, const char *outcome)
 	free(s->cert_fp);
 	free(s->connect);
 	free(s->deny_message);
+	free(s->reason);
 	free(s);
 }
 
@@ -481,7 +482,7 @@ hyp_session_add_reason(hyp_session_t *s, const char *key, const char *fmt,
 	    strpbrk(key, " =") != NULL)
 		return (HYP_EINVAL);
 	/* Space left, keeping the NUL and the separator. */
-	room = sizeof(s->reason) - 1 - s->reasonlen;
+	room = HYPD_REASON_MAX - 1 - s->reasonlen;
 	if (s->reasonlen != 0) {
 		if (room == 0)
 			return (HYP_ENOSPC);
@@ -497,6 +498,10 @@ hyp_session_add_reason(hyp_session_t *s, const char *key, const char *fmt,
 		return (HYP_EINVAL);
 	if ((size_t)klen + (size_t)vlen > room)
 		return (HYP_ENOSPC);
+	/* Most sessions never get a reason: allocate on the first pair. */
+	if (s->reason == NULL &&
+	    (s->reason = malloc(HYPD_REASON_MAX)) == NULL)
+		return (HYP_ENOMEM);
 
 	if (s->reasonlen != 0)
 		s->reason[s->reasonlen++] = ' ';
@@ -506,11 +511,11 @@ hyp_session_add_reason(hyp_session_t *s, const char *key, const char *fmt,
 	return (0);
 }
 
-/* Return the reason. */
+/* Return the reason, or "" when none was added. */
 const char *
 hyp_session_reason(const hyp_session_t *s)
 {
-	return (s->reason);
+	return (s->reason != NULL ? s->reason : "");
 }
 
 /* Return the outcome, or NULL before the end. */

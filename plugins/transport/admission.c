@@ -67,7 +67,10 @@ tp_iptable_size_for(const struct tp_limits *l)
 	return (n > (1u << 22) ? (1u << 22) : (uint32_t)n);
 }
 
-/* Allocate a table of cap entries. */
+/*
+ * Allocate a table of cap entries; they are handed out in order, so the
+ * pages of entries never used are never written.
+ */
 int
 tp_iptable_init(struct tp_iptable *t, uint32_t cap)
 {
@@ -88,9 +91,8 @@ tp_iptable_init(struct tp_iptable *t, uint32_t cap)
 	t->cap = cap;
 	for (i = 0; i < t->nbuckets; i++)
 		t->buckets[i] = TP_NIL;
-	for (i = 0; i < cap; i++)
-		t->ents[i].hnext = i + 1 < cap ? i + 1 : TP_NIL;
-	t->free_head = 0;
+	t->free_head = TP_NIL;
+	t->next_unused = 0;
 	t->lru_head = t->lru_tail = TP_NIL;
 	randombytes_buf(t->hkey, sizeof(t->hkey));
 	return (0);
@@ -161,6 +163,21 @@ ipt_lookup(struct tp_iptable *t, const struct tp_ipkey *k)
 	return (TP_NIL);
 }
 
+/* Take an entry: a returned one, else the next never-used one, or TP_NIL. */
+static uint32_t
+ipt_take(struct tp_iptable *t)
+{
+	uint32_t	i;
+
+	if ((i = t->free_head) != TP_NIL) {
+		t->free_head = t->ents[i].hnext;
+		return (i);
+	}
+	if (t->next_unused < t->cap)
+		return (t->next_unused++);
+	return (TP_NIL);
+}
+
 /* Remove entry i from its chain and the LRU list and free it. */
 static void
 ipt_remove(struct tp_iptable *t, uint32_t i)
@@ -187,14 +204,13 @@ ipt_insert(struct tp_iptable *t, const struct tp_ipkey *k, uint64_t now_us,
 	struct tp_ipent	*e;
 	uint32_t	 i, h;
 
-	if (t->free_head == TP_NIL) {
+	if ((i = ipt_take(t)) == TP_NIL) {
 		if (t->lru_head == TP_NIL)
 			return (TP_NIL);
 		ipt_remove(t, t->lru_head);
+		i = ipt_take(t);
 	}
-	i = t->free_head;
 	e = &t->ents[i];
-	t->free_head = e->hnext;
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
 	e->tokens = burst;
@@ -302,13 +318,11 @@ tp_iptable_move(struct tp_iptable *dst, struct tp_iptable *src)
 		dst->ents[j].tokens = src->ents[i].tokens;
 		dst->ents[j].last_us = src->ents[i].last_us;
 	}
-	for (i = 0; i < src->cap; i++) {
+	for (i = 0; i < src->next_unused; i++) {
 		e = &src->ents[i];
-		if (!e->used || e->conns == 0 || dst->free_head == TP_NIL)
+		if (!e->used || e->conns == 0 || (j = ipt_take(dst)) == TP_NIL)
 			continue;
-		j = dst->free_head;
 		d = &dst->ents[j];
-		dst->free_head = d->hnext;
 		*d = *e;
 		d->lprev = d->lnext = TP_NIL;
 		h = ipt_hash(dst, &d->key);

@@ -361,65 +361,6 @@ conf_tokens(const struct tp_conf *c, struct tp_settings *out, char *err,
 	return (0);
 }
 
-/* Parse "a.b.c.d[/n]" or "x::y[/n]"; IPv4 is mapped into ::ffff:0:0/96. */
-int
-tp_prefix_parse(const char *s, struct tp_prefix *out)
-{
-	char		 buf[INET6_ADDRSTRLEN + 8];
-	const char	*slash;
-	char		*end;
-	unsigned long	 len;
-	unsigned	 max = 128, off = 0;
-	struct in_addr	 a4;
-
-	if (strlen(s) >= sizeof(buf))
-		return (HYP_EINVAL);
-	memcpy(buf, s, strlen(s) + 1);
-	memset(out, 0, sizeof(*out));
-	if ((slash = strchr(s, '/')) != NULL)
-		buf[slash - s] = '\0';
-	if (inet_pton(AF_INET, buf, &a4) == 1) {
-		out->addr[10] = out->addr[11] = 0xff;
-		memcpy(out->addr + 12, &a4, 4);
-		max = 32;
-		off = 96;
-	} else if (inet_pton(AF_INET6, buf, out->addr) != 1)
-		return (HYP_EINVAL);
-	len = max;
-	if (slash != NULL) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return (HYP_EINVAL);
-		len = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || len > max)
-			return (HYP_EINVAL);
-	}
-	out->bits = (unsigned)len + off;
-	return (0);
-}
-
-/* Whether sa lies in pf (IPv4 and v4-mapped IPv6 are the same). */
-int
-tp_prefix_match(const struct tp_prefix *pf, const struct sockaddr *sa)
-{
-	uint8_t		a[16];
-	unsigned	full = pf->bits / 8, rest = pf->bits % 8;
-
-	memset(a, 0, sizeof(a));
-	if (sa->sa_family == AF_INET) {
-		a[10] = a[11] = 0xff;
-		memcpy(a + 12, &((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6)
-		memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->
-		    sin6_addr, 16);
-	else
-		return (0);
-	if (memcmp(a, pf->addr, full) != 0)
-		return (0);
-	return (rest == 0 || ((a[full] ^ pf->addr[full]) &
-	    (uint8_t)(0xff << (8 - rest))) == 0);
-}
-
 /* qlog: the directory and the client prefixes whose connections write qlog. */
 static int
 conf_qlog(const struct tp_conf *c, struct tp_settings *out, char *err,
@@ -430,7 +371,7 @@ conf_qlog(const struct tp_conf *c, struct tp_settings *out, char *err,
 	if (c->qlog == NULL)
 		return (0);
 	for (i = 0; i < c->qlog->clients_count; i++) {
-		if (tp_prefix_parse(c->qlog->clients[i],
+		if (hyp_cidr_parse(c->qlog->clients[i],
 		    &out->qlog_clients[i]) != 0) {
 			snprintf(err, errlen, "qlog.clients[%u]: '%s' is not an "
 			    "address or address/prefix", i,

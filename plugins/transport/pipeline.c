@@ -700,7 +700,7 @@ cb_qlog(void *arg, void *user, const uint8_t *odcid, size_t odcidlen)
 		return (-1);
 	sa = hyp_session_peer(tc->s, &len);
 	for (i = 0; i < tp->set.nqlog_clients; i++)
-		if (tp_prefix_match(&tp->set.qlog_clients[i], sa))
+		if (hyp_cidr_match(&tp->set.qlog_clients[i], sa))
 			break;
 	if (i == tp->set.nqlog_clients)
 		return (-1);

@@ -85,12 +85,6 @@ struct tp_conf {
 	struct tp_conf_qlog	*qlog;
 };
 
-/** A qlog client prefix; IPv4 as ::ffff:a.b.c.d with bits + 96. */
-struct tp_prefix {
-	uint8_t		addr[16];
-	unsigned	bits;
-};
-
 /** Admission limits after defaults. */
 struct tp_limits {
 	uint32_t	rate;		/* handshakes/s per IP; 0 = unlimited */
@@ -127,7 +121,7 @@ struct tp_settings {
 	const char		*token_key;	/* secret reference or NULL */
 	const char		*reset_secret;	/* secret reference or NULL */
 	const char		*qlog_dir;	/* NULL: no qlog */
-	struct tp_prefix	 qlog_clients[TP_QLOG_CLIENTS_MAX];
+	struct hyp_cidr		 qlog_clients[TP_QLOG_CLIENTS_MAX];
 	size_t			 nqlog_clients;
 };
 
@@ -138,8 +132,6 @@ int	tp_settings_make(const struct tp_conf *c, struct tp_settings *out,
 int	tp_conf_check(const void *conf, char *err, size_t errlen);
 int	tp_settings_same_server(const struct tp_settings *a,
 	    const struct tp_settings *b);
-int	tp_prefix_parse(const char *s, struct tp_prefix *out);
-int	tp_prefix_match(const struct tp_prefix *pf, const struct sockaddr *sa);
 
 /* ---- admission.c: per-IP token buckets and concurrency caps ---- */
 
@@ -168,7 +160,8 @@ struct tp_iptable {
 	uint32_t	 nbuckets;	/* power of two */
 	uint32_t	 nused;
 	uint32_t	 lru_head, lru_tail;	/* oldest idle first */
-	uint32_t	 free_head;
+	uint32_t	 free_head;	/* returned entries */
+	uint32_t	 next_unused;	/* ents[next_unused..cap) never used */
 	uint8_t		 hkey[16];
 };
 

@@ -1516,6 +1516,39 @@ START_TEST(test_session_reason)
 }
 END_TEST
 
+START_TEST(test_session_reason_lazy)
+{
+	hyp_session_t	*s = new_session();
+	char		 val[1100];
+
+	/* No reason yet: "", also after refused pairs. */
+	ck_assert_str_eq(hyp_session_reason(s), "");
+	ck_assert_int_eq(hyp_session_add_reason(s, "a b", "x"), HYP_EINVAL);
+	memset(val, 'v', sizeof(val));
+	val[sizeof(val) - 1] = '\0';
+	ck_assert_int_eq(hyp_session_add_reason(s, "big", "%s", val),
+	    HYP_ENOSPC);
+	ck_assert_str_eq(hyp_session_reason(s), "");
+
+	/* The first pair may fill exactly 1023 bytes; nothing more fits. */
+	val[1023 - 2] = '\0';
+	ck_assert_int_eq(hyp_session_add_reason(s, "k", "%s", val), 0);
+	ck_assert_uint_eq(strlen(hyp_session_reason(s)), 1023);
+	ck_assert_int_eq(hyp_session_add_reason(s, "x", "%s", ""), HYP_ENOSPC);
+	ck_assert_uint_eq(strlen(hyp_session_reason(s)), 1023);
+	hyp_session_end(s, "x");
+
+	/* One byte over on the first pair is refused whole. */
+	s = new_session();
+	memset(val, 'v', sizeof(val));
+	val[1023 - 1] = '\0';
+	ck_assert_int_eq(hyp_session_add_reason(s, "k", "%s", val),
+	    HYP_ENOSPC);
+	ck_assert_str_eq(hyp_session_reason(s), "");
+	hyp_session_end(s, "x");
+}
+END_TEST
+
 START_TEST(test_session_marks_counters)
 {
 	hyp_session_t	*s = new_session();
@@ -1787,6 +1820,7 @@ core_suite(void)
 	tcase_add_test(tc, test_session_decision);
 	tcase_add_test(tc, test_backend);
 	tcase_add_test(tc, test_session_reason);
+	tcase_add_test(tc, test_session_reason_lazy);
 	tcase_add_test(tc, test_session_marks_counters);
 	tcase_add_test(tc, test_session_data);
 	tcase_add_test(tc, test_session_release);

@@ -189,6 +189,10 @@ static const struct {
 	{ "new_token_lifetime: 500ms\n", "new_token_lifetime: " },
 	{ "new_token_lifetime: 8d\n", "new_token_lifetime: " },
 	{ "new_token_lifetime: 200h\n", "new_token_lifetime: " },
+	{ "qlog: {dir: /tmp, clients: [10.0.0.0/33]}\n", "qlog.clients[0]: " },
+	{ "qlog: {dir: /tmp, clients: ['::1', host.example]}\n",
+	    "qlog.clients[1]: " },
+	{ "qlog: {dir: /tmp, clients: ['[::1]']}\n", "qlog.clients[0]: " },
 };
 
 START_TEST(conf_bad)
@@ -203,6 +207,60 @@ START_TEST(conf_bad)
 	ck_assert_msg(strncmp(err, bad_confs[_i].prefix,
 	    strlen(bad_confs[_i].prefix)) == 0, "'%s' gave '%s'",
 	    bad_confs[_i].text, err);
+}
+END_TEST
+
+/* Whether the settings' qlog list picks address a. */
+static int
+qlog_picks(const struct tp_settings *set, const char *a)
+{
+	struct sockaddr_storage	ss;
+	size_t			i;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, a, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else {
+		ck_assert_int_eq(inet_pton(AF_INET6, a,
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+		ss.ss_family = AF_INET6;
+	}
+	for (i = 0; i < set->nqlog_clients; i++)
+		if (hyp_cidr_match(&set->qlog_clients[i],
+		    (struct sockaddr *)&ss))
+			return (1);
+	return (0);
+}
+
+START_TEST(conf_qlog_clients)
+{
+	struct tp_settings	s;
+	char			err[256];
+
+	ck_assert_int_eq(settings_of("qlog: {dir: /tmp, clients: "
+	    "[10.1.0.0/16, '2001:db8::/32']}\n", &s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s.qlog_dir, "/tmp");
+	ck_assert_uint_eq(s.nqlog_clients, 2);
+	ck_assert_int_eq(qlog_picks(&s, "10.1.2.3"), 1);
+	ck_assert_int_eq(qlog_picks(&s, "::ffff:10.1.2.3"), 1);
+	ck_assert_int_eq(qlog_picks(&s, "10.2.0.1"), 0);
+	ck_assert_int_eq(qlog_picks(&s, "2001:db8:5::1"), 1);
+	ck_assert_int_eq(qlog_picks(&s, "2001:db9::1"), 0);
+	conf_teardown();
+
+	/* An IPv6 prefix outside ::ffff:0:0/96 never picks IPv4 clients. */
+	ck_assert_int_eq(settings_of("qlog: {dir: /tmp, clients: ['::/0']}\n",
+	    &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(qlog_picks(&s, "::1"), 1);
+	ck_assert_int_eq(qlog_picks(&s, "10.1.2.3"), 0);
+	ck_assert_int_eq(qlog_picks(&s, "::ffff:10.1.2.3"), 0);
+	conf_teardown();
+
+	/* One inside it is the IPv4 prefix it maps. */
+	ck_assert_int_eq(settings_of("qlog: {dir: /tmp, clients: "
+	    "['::ffff:10.0.0.0/104']}\n", &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(qlog_picks(&s, "10.200.0.1"), 1);
+	ck_assert_int_eq(qlog_picks(&s, "11.0.0.1"), 0);
 }
 END_TEST
 
@@ -374,6 +432,58 @@ START_TEST(iptable_expire_move)
 }
 END_TEST
 
+START_TEST(iptable_lazy)
+{
+	struct tp_iptable	t;
+	struct tp_limits	l = { .rate = 10, .burst = 10, .max_per_ip = 0,
+	    .max_half_open = 1, .max_connections = 1 };
+	struct tp_ipkey		k;
+	uint32_t		i;
+
+	/* Entries are handed out in order, on demand. */
+	ck_assert_int_eq(tp_iptable_init(&t, 8), 0);
+	ck_assert_uint_eq(t.next_unused, 0);
+	for (i = 0; i < 3; i++) {
+		k = key4(i);
+		ck_assert_int_eq(tp_ip_admit(&t, &k, 1000000, &l), TP_ADMIT_OK);
+		tp_ip_release(&t, &k);
+	}
+	ck_assert_uint_eq(t.next_unused, 3);
+	/* Expired entries are reused before any never-used one. */
+	ck_assert_uint_eq(tp_iptable_expire(&t, 5000000, &l), 3);
+	ck_assert_uint_eq(t.nused, 0);
+	for (i = 10; i < 13; i++) {
+		k = key4(i);
+		ck_assert_int_eq(tp_ip_admit(&t, &k, 5000000, &l), TP_ADMIT_OK);
+		tp_ip_release(&t, &k);
+	}
+	ck_assert_uint_eq(t.next_unused, 3);
+	/* Past the bound the oldest idle entry is evicted. */
+	for (i = 20; i < 40; i++) {
+		k = key4(i);
+		ck_assert_int_eq(tp_ip_admit(&t, &k, 5000000, &l), TP_ADMIT_OK);
+		tp_ip_release(&t, &k);
+	}
+	ck_assert_uint_eq(t.next_unused, 8);
+	ck_assert_uint_eq(t.nused, 8);
+	k = key4(31);
+	ck_assert_ptr_null(tp_iptable_find(&t, &k));
+	k = key4(32);
+	ck_assert_ptr_nonnull(tp_iptable_find(&t, &k));
+	k = key4(10);
+	ck_assert_ptr_null(tp_iptable_find(&t, &k));
+	/* All pinned: a new address is refused, nothing is lost. */
+	for (i = 32; i < 40; i++) {
+		k = key4(i);
+		ck_assert_int_eq(tp_ip_admit(&t, &k, 5000000, &l), TP_ADMIT_OK);
+	}
+	k = key4(99);
+	ck_assert_int_eq(tp_ip_admit(&t, &k, 5000000, &l), TP_ADMIT_FULL);
+	ck_assert_uint_eq(t.nused, 8);
+	tp_iptable_free(&t);
+}
+END_TEST
+
 /* A framed Connect V2 in buf; returns its length. */
 static size_t
 connect_frame(uint8_t *buf, size_t cap)
@@ -512,6 +622,7 @@ transport_suite(void)
 	tcase_add_test(tc, conf_defaults);
 	tcase_add_test(tc, conf_full);
 	tcase_add_test(tc, conf_unknown_key);
+	tcase_add_test(tc, conf_qlog_clients);
 	tcase_add_loop_test(tc, conf_bad, 0,
 	    (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
 	suite_add_tcase(s, tc);
@@ -521,6 +632,7 @@ transport_suite(void)
 	tcase_add_test(tc, iptable_caps);
 	tcase_add_test(tc, iptable_lru);
 	tcase_add_test(tc, iptable_expire_move);
+	tcase_add_test(tc, iptable_lazy);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("frame");
 	tcase_add_test(tc, frame_bytewise);
