@@ -35,6 +35,7 @@
 
 #include "bench.h"
 #include "quic.h"
+#include "tmpcert.h"
 
 _Static_assert(BENCH_MAX_ALPN == HQ_MAX_ALPN, "ALPN limit");
 
@@ -118,9 +119,7 @@ struct bench {
 	struct rusage		 ru0;
 	struct bench_hist	 lag;
 	struct bench_result	 r;
-	char			 tmpdir[64];
-	char			 tmpcert[96];
-	char			 tmpkey[96];
+	struct tool_tmpcert	 tc;		/* the one client certificate */
 	char			 lasterr[200];
 };
 
@@ -593,63 +592,6 @@ progress_cb(evutil_socket_t fd, short what, void *arg)
 	    b->started, b->finished, b->nactive, b->holding, b->r.completed);
 }
 
-/* Write a private file. */
-static int
-write_private(const char *path, const char *data)
-{
-	FILE	*fp;
-	int	 fd, ok;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
-		return (-1);
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return (-1);
-	}
-	ok = fputs(data, fp) >= 0;
-	return (fclose(fp) == 0 && ok ? 0 : -1);
-}
-
-/* Generate the one client certificate every connection presents. */
-static int
-tmpcert_make(struct bench *b)
-{
-	struct hq_certgen	 g;
-	const char		*tmp = getenv("TMPDIR");
-	char			*cert = NULL, *key = NULL;
-	int			 rv = -1;
-
-	memset(&g, 0, sizeof(g));
-	g.cn = "hyprox-bench";
-	if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 32)
-		tmp = "/tmp";
-	snprintf(b->tmpdir, sizeof(b->tmpdir), "%s/hyprox-bench.XXXXXX", tmp);
-	if (mkdtemp(b->tmpdir) == NULL) {
-		b->tmpdir[0] = '\0';
-		return (-1);
-	}
-	snprintf(b->tmpcert, sizeof(b->tmpcert), "%s/cert.pem", b->tmpdir);
-	snprintf(b->tmpkey, sizeof(b->tmpkey), "%s/key.pem", b->tmpdir);
-	if (hq_cert_generate(&g, &cert, &key) == 0 &&
-	    write_private(b->tmpcert, cert) == 0 &&
-	    write_private(b->tmpkey, key) == 0)
-		rv = 0;
-	free(cert);
-	free(key);
-	return (rv);
-}
-
-/* Remove the temporary certificate. */
-static void
-tmpcert_remove(struct bench *b)
-{
-	if (b->tmpdir[0] == '\0')
-		return;
-	(void)unlink(b->tmpcert);
-	(void)unlink(b->tmpkey);
-	(void)rmdir(b->tmpdir);
-}
-
 /* Encode the Connect every referral attempt sends. */
 static int
 build_connect(struct bench *b)
@@ -704,9 +646,9 @@ build_config(struct bench *b)
 	if (!b->o.no_client_cert) {
 		cfg->use_cert = 1;
 		cfg->cert.cert_file = b->o.cert_file != NULL ? b->o.cert_file :
-		    b->tmpcert;
+		    b->tc.cert;
 		cfg->cert.key_file = b->o.key_file != NULL ? b->o.key_file :
-		    b->tmpkey;
+		    b->tc.key;
 	}
 	cfg->verify.insecure = 1;
 	cfg->tp.handshake_timeout_ms = b->o.timeout_ms;
@@ -816,7 +758,7 @@ bench_teardown(struct bench *b)
 	free(b->slots);
 	if (b->base != NULL)
 		event_base_free(b->base);
-	tmpcert_remove(b);
+	tool_tmpcert_remove(&b->tc);
 }
 
 /* Entry point. */
@@ -862,9 +804,9 @@ main(int argc, char **argv)
 		return (2);
 	}
 	if (!b->o.no_client_cert && b->o.cert_file == NULL &&
-	    tmpcert_make(b) != 0) {
+	    tool_tmpcert_make(&b->tc, "hyprox-bench", "hyprox-bench") != 0) {
 		fprintf(stderr, "hyprox-bench: cannot write a temporary client "
-		    "certificate in %s\n", b->tmpdir);
+		    "certificate in %s\n", b->tc.dir);
 		goto out;
 	}
 	if (build_connect(b) != 0) {

@@ -26,6 +26,7 @@
 
 #include "hyproxctl.h"
 #include "quic.h"
+#include "tmpcert.h"
 
 #define PROBE_LINGER_MS		1000	/* wait for the server's close */
 #define PROBE_GUARD_MS		4000	/* after our close: give up */
@@ -593,70 +594,6 @@ out:
 	free(r);
 }
 
-/* Temporary client certificate shared by every hop of --follow. */
-struct probe_tmpcert {
-	char	dir[64];
-	char	cert[96];
-	char	key[96];
-};
-
-/* Write a file readable only by us. */
-static int
-write_private(const char *path, const char *data)
-{
-	FILE	*fp;
-	int	 fd, ok;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
-		return (-1);
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return (-1);
-	}
-	ok = fputs(data, fp) >= 0;
-	return (fclose(fp) == 0 && ok ? 0 : -1);
-}
-
-/* Generate one client certificate into a private temporary directory. */
-static int
-tmpcert_make(struct probe_tmpcert *tc)
-{
-	struct hq_certgen	 g;
-	const char		*tmp = getenv("TMPDIR");
-	char			*cert = NULL, *key = NULL;
-	int			 rv = -1;
-
-	memset(&g, 0, sizeof(g));
-	g.cn = "hyproxctl-probe";
-	if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 32)
-		tmp = "/tmp";
-	snprintf(tc->dir, sizeof(tc->dir), "%s/hyproxctl.XXXXXX", tmp);
-	if (mkdtemp(tc->dir) == NULL) {
-		tc->dir[0] = '\0';
-		return (-1);
-	}
-	snprintf(tc->cert, sizeof(tc->cert), "%s/cert.pem", tc->dir);
-	snprintf(tc->key, sizeof(tc->key), "%s/key.pem", tc->dir);
-	if (hq_cert_generate(&g, &cert, &key) == 0 &&
-	    write_private(tc->cert, cert) == 0 &&
-	    write_private(tc->key, key) == 0)
-		rv = 0;
-	free(cert);
-	free(key);
-	return (rv);
-}
-
-/* Remove the temporary certificate. */
-static void
-tmpcert_remove(struct probe_tmpcert *tc)
-{
-	if (tc->dir[0] == '\0')
-		return;
-	(void)unlink(tc->cert);
-	(void)unlink(tc->key);
-	(void)rmdir(tc->dir);
-}
-
 /* Entry point of "hyproxctl probe". */
 int
 probe_main(int argc, char **argv)
@@ -666,7 +603,7 @@ probe_main(int argc, char **argv)
 	struct probe_hop	 hops[2];
 	struct probe_hop	*h = NULL;
 	struct event_base	*base;
-	struct probe_tmpcert	 tc;
+	struct tool_tmpcert	 tc;
 	char			 err[512], uuid[37];
 	int			 rv, i, follows = 0;
 
@@ -703,10 +640,10 @@ probe_main(int argc, char **argv)
 	/* A client keeps its certificate when it follows a referral. */
 	memset(&tc, 0, sizeof(tc));
 	if (o.follow && o.max_follow > 0 && o.cert_file == NULL) {
-		if (tmpcert_make(&tc) != 0) {
+		if (tool_tmpcert_make(&tc, "hyproxctl-probe", "hyproxctl") != 0) {
 			fprintf(stderr, "hyproxctl probe: cannot write a "
 			    "temporary client certificate in %s\n", tc.dir);
-			tmpcert_remove(&tc);
+			tool_tmpcert_remove(&tc);
 			probe_opts_free(&o);
 			return (CTL_EXIT_ERROR);
 		}
@@ -714,7 +651,7 @@ probe_main(int argc, char **argv)
 		o.key_file = tc.key;
 	}
 	if ((base = event_base_new()) == NULL) {
-		tmpcert_remove(&tc);
+		tool_tmpcert_remove(&tc);
 		fprintf(stderr, "hyproxctl probe: event_base_new failed\n");
 		probe_opts_free(&o);
 		return (CTL_EXIT_ERROR);
@@ -749,7 +686,7 @@ probe_main(int argc, char **argv)
 	probe_hop_reset(&hops[0]);
 	probe_hop_reset(&hops[1]);
 	event_base_free(base);
-	tmpcert_remove(&tc);
+	tool_tmpcert_remove(&tc);
 	probe_opts_free(&o);
 	return (rv);
 }
